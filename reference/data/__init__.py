@@ -1,0 +1,26 @@
+"""The toy world of bouncing shapes: rendering, captions, tokenizer and datasets (chapter 0)."""
+
+from .dataset import DatasetConfig, Sample, ShapesDataset, collate, single_frame
+from .vocab import PAD_ID, WORDS, Tokenizer
+from .world import (
+    COLOURS,
+    MOTIONS,
+    SHAPES,
+    Motion,
+    ObjectSpec,
+    Scene,
+    WorldConfig,
+    combination_count,
+    make_object,
+    random_scene,
+    render,
+    scene_from_attributes,
+    trajectory,
+)
+
+__all__ = [
+    "COLOURS", "MOTIONS", "SHAPES", "Motion", "ObjectSpec", "Scene", "WorldConfig",
+    "combination_count", "make_object", "random_scene", "render", "scene_from_attributes",
+    "trajectory", "DatasetConfig", "Sample", "ShapesDataset", "collate", "single_frame",
+    "PAD_ID", "WORDS", "Tokenizer",
+]

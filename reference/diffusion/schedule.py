@@ -1,0 +1,74 @@
+"""Noise schedules: the betas of DDPM and the alpha-bar curve they imply.
+
+Linear betas are DDPM's (Ho et al., 2020, section 4); the cosine schedule is Nichol & Dhariwal
+(2021, eq. 17), with betas clipped at 0.999 as they do. Both match `diffusers`' "linear" and
+"squaredcos_cap_v2" to float32 precision (tested). Chapter 0.
+
+    alpha_t = 1 - beta_t,   alpha_bar_t = prod_{s <= t} alpha_s,
+    q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+
+
+class ScheduleKind(str, Enum):
+    LINEAR = "linear"
+    COSINE = "cosine"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    kind: ScheduleKind = ScheduleKind.COSINE  # shape of the noise schedule
+    num_steps: int = 1000  # T, the number of training timesteps
+    beta_start: float = 1e-4  # linear schedule only: beta_1
+    beta_end: float = 0.02  # linear schedule only: beta_T
+    max_beta: float = 0.999  # cosine schedule only: clip, so the last step is not pure noise at once
+
+
+class NoiseSchedule:
+    """Precomputed betas, alphas and alpha-bars for t = 0 .. T-1 (float32, like diffusers)."""
+
+    def __init__(self, config: ScheduleConfig = ScheduleConfig()) -> None:
+        if config.num_steps < 1:
+            raise ValueError(f"num_steps must be >= 1, got {config.num_steps}")
+        self.config = config
+        self.betas = _betas(config)  # (T,)
+        self.alphas = 1.0 - self.betas
+        self.alpha_bars = torch.cumprod(self.alphas, dim=0)
+
+    @property
+    def num_steps(self) -> int:
+        return self.config.num_steps
+
+    def alpha_bar(self, t: torch.Tensor | int) -> torch.Tensor:
+        """alpha_bar at integer timesteps; t = -1 means "before the first step" (alpha_bar = 1)."""
+        t = torch.as_tensor(t)
+        if (t < -1).any() or (t >= self.num_steps).any():
+            raise ValueError(f"timesteps must lie in [-1, {self.num_steps - 1}], got {t.tolist()}")
+        padded = torch.cat([torch.ones(1), self.alpha_bars])
+        return padded[t.long().cpu() + 1]
+
+    def snr(self, t: torch.Tensor | int) -> torch.Tensor:
+        """Signal-to-noise ratio alpha_bar / (1 - alpha_bar)."""
+        a = self.alpha_bar(t)
+        return a / (1 - a)
+
+
+def _betas(config: ScheduleConfig) -> torch.Tensor:
+    T = config.num_steps
+    if config.kind is ScheduleKind.LINEAR:
+        return torch.linspace(config.beta_start, config.beta_end, T, dtype=torch.float32)
+    if config.kind is ScheduleKind.COSINE:
+
+        def alpha_bar_fn(s: float) -> float:  # Nichol & Dhariwal eq. 17, offset 0.008
+            return math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+
+        betas = [min(1 - alpha_bar_fn((i + 1) / T) / alpha_bar_fn(i / T), config.max_beta) for i in range(T)]
+        return torch.tensor(betas, dtype=torch.float32)
+    raise ValueError(f"unknown schedule kind {config.kind!r}; expected one of {[k.value for k in ScheduleKind]}")

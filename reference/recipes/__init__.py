@@ -1,0 +1,1 @@
+"""Zoo recipes: configs, losses, samplers and metrics of each pretrained toy model."""

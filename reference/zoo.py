@@ -1,0 +1,294 @@
+"""The model zoo: small pretrained toy models that ship with the book, and the commands that make them.
+
+    python -m reference.zoo list
+    python -m reference.zoo train NAME [--device D] [--steps N]
+    python -m reference.zoo verify
+    python -m reference.zoo eval NAME [--update-card]
+    python -m reference.zoo sample NAME --prompt "a red circle" --n 8 --seed 0 --out FILE.npz
+
+Each model is `checkpoints/NAME.safetensors` (EMA weights, fp16) beside `checkpoints/NAME.json`,
+its card: recipe and config, parameter count, steps, hardware, wall time, date, sha256 and the
+metrics `eval` measured on the shipped file. `load(NAME)` checks the hash first and, on a
+missing or corrupt file, says which command rebuilds it. Used by every chapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import enum
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .data import ShapesDataset, collate
+from .recipes import frames
+from .train import TrainResult, pick_device, train
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINTS = ROOT / "checkpoints"
+RUNS = ROOT / "runs"  # resumable training state (git-ignored)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How one zoo model is built, trained, sampled and measured."""
+
+    name: str
+    description: str
+    recipe: Any  # a frozen recipe dataclass
+    build: Callable[[Any], nn.Module]
+    loss: Callable[[Any], Callable]
+    generate: Callable[..., torch.Tensor]  # (model, recipe, prompts, seed=...) -> (n, c, f, h, w)
+    evaluate: Callable[[nn.Module, Any], dict]
+    headline: str  # the metric `list` shows
+    dataset: Callable[[Any], ShapesDataset] = lambda recipe: ShapesDataset(recipe.data)
+
+
+REGISTRY: dict[str, Entry] = {
+    "frames-tiny": Entry(
+        name="frames-tiny",
+        description="caption-conditioned image diffusion UNet on 32x32 toy frames (chapter 0)",
+        recipe=frames.FramesRecipe(),
+        build=frames.build_model,
+        loss=frames.make_loss,
+        generate=frames.generate,
+        evaluate=frames.evaluate,
+        headline="caption_accuracy",
+    ),
+}
+
+
+class ZooError(RuntimeError):
+    """A zoo file is missing, corrupt or unknown; the message names the command that fixes it."""
+
+
+def entry(name: str) -> Entry:
+    if name not in REGISTRY:
+        raise ZooError(f"unknown zoo model {name!r}; known: {sorted(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def weights_path(name: str) -> Path:
+    return CHECKPOINTS / f"{name}.safetensors"
+
+
+def card_path(name: str) -> Path:
+    return CHECKPOINTS / f"{name}.json"
+
+
+def rebuild_command(name: str) -> str:
+    return f"python -m reference.zoo train {name}"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def card(name: str) -> dict:
+    """The JSON card of a shipped model."""
+    path = card_path(name)
+    if not path.exists():
+        raise ZooError(f"no card {path} for {name!r}; rebuild it with `{rebuild_command(name)}`")
+    return json.loads(path.read_text())
+
+
+def load(name: str, device: torch.device | str | None = None) -> nn.Module:
+    """The shipped model in eval mode, after checking its sha256 against the card."""
+    spec = entry(name)
+    path = weights_path(name)
+    if not path.exists():
+        raise ZooError(f"{path} is missing; rebuild it with `{rebuild_command(name)}`")
+    expected = card(name)["sha256"]
+    actual = sha256(path)
+    if actual != expected:
+        raise ZooError(
+            f"{path} is corrupt (sha256 {actual[:12]}..., card says {expected[:12]}...); "
+            f"rebuild it with `{rebuild_command(name)}`"
+        )
+    model = spec.build(spec.recipe)
+    state = {k: v.float() for k, v in load_file(path).items()}
+    model.load_state_dict(state)
+    return model.to(pick_device(str(device) if device else None)).eval()
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def train_model(name: str, device: str | None = None, steps: int | None = None) -> dict:
+    """Train by the recipe, write weights and card, measure the card's metrics on the written file."""
+    spec = entry(name)
+    recipe = spec.recipe
+    if steps is not None:
+        recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, steps=steps))
+    model = spec.build(recipe)
+    result: TrainResult = train(
+        model,
+        spec.loss(recipe),
+        spec.dataset(recipe),
+        recipe.train,
+        collate_fn=collate,
+        device=device,
+        run_dir=RUNS / name,
+    )
+    if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
+        return {}
+    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
+    path = weights_path(name)
+    # fp16 halves the file; the card's metrics are measured on these rounded weights.
+    save_file({k: v.detach().half().contiguous().cpu() for k, v in result.ema.state_dict().items()}, str(path))
+    info = {
+        "name": name,
+        "description": spec.description,
+        "command": rebuild_command(name) + (f" --steps {steps}" if steps is not None else ""),
+        "recipe": _jsonable(recipe),
+        "parameters": parameter_count(model),
+        "steps": result.steps,
+        "batch_size": recipe.train.batch_size,
+        "hardware": result.hardware,
+        "wall_time_s": round(result.wall_time_s, 1),
+        "date": datetime.date.today().isoformat(),
+        "torch": torch.__version__,
+        "sha256": sha256(path),
+        "file_bytes": path.stat().st_size,
+        "losses": result.losses,
+        "metrics": {},
+    }
+    card_path(name).write_text(json.dumps(info, indent=2) + "\n")
+    info["metrics"] = evaluate(name, device=device, update_card=True)
+    return info
+
+
+def evaluate(name: str, device: str | None = None, update_card: bool = False) -> dict:
+    """Measure the card's metrics on the shipped file (optionally writing them into the card)."""
+    spec = entry(name)
+    model = load(name, device)
+    metrics = spec.evaluate(model, spec.recipe)
+    if update_card:
+        info = card(name)
+        info["metrics"] = metrics
+        card_path(name).write_text(json.dumps(info, indent=2) + "\n")
+    return metrics
+
+
+def verify() -> list[str]:
+    """Problems with shipped files: every card's sha256 against its weights. Empty means all good."""
+    problems = []
+    for name in REGISTRY:
+        path = weights_path(name)
+        if not card_path(name).exists() and not path.exists():
+            problems.append(f"{name}: not shipped; build it with `{rebuild_command(name)}`")
+            continue
+        try:
+            expected = card(name)["sha256"]
+        except ZooError as error:
+            problems.append(str(error))
+            continue
+        if not path.exists():
+            problems.append(f"{name}: {path} missing; rebuild with `{rebuild_command(name)}`")
+        elif sha256(path) != expected:
+            problems.append(f"{name}: sha256 mismatch; rebuild with `{rebuild_command(name)}`")
+    return problems
+
+
+def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device: str | None = None) -> Path:
+    """Write `videos` (n, c, f, h, w) float32 in [-1, 1] and `prompts` to an .npz file."""
+    import numpy as np
+
+    spec = entry(name)
+    if n < 1:
+        raise ValueError(f"--n must be >= 1, got {n}")
+    model = load(name, device)
+    prompts = [prompt] * n
+    videos = spec.generate(model, spec.recipe, prompts, seed=seed)
+    np.savez(out, videos=videos.float().numpy(), prompts=np.array(prompts))
+    return out
+
+
+def _print_list() -> None:
+    rows = [("name", "params", "steps", "hardware", "headline")]
+    for name, spec in REGISTRY.items():
+        try:
+            info = card(name)
+        except ZooError:
+            rows.append((name, "-", "-", "-", f"not built: {rebuild_command(name)}"))
+            continue
+        metric = info.get("metrics", {}).get(spec.headline)
+        shown = f"{spec.headline}={metric:.3f}" if isinstance(metric, float) else f"{spec.headline}=?"
+        rows.append((name, f"{info['parameters']:,}", str(info["steps"]), info["hardware"], shown))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reference.zoo", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="name, params, steps, hardware, headline metric")
+    p_train = commands.add_parser("train", help="train NAME by its recipe and write weights + card")
+    p_train.add_argument("name")
+    p_train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    p_train.add_argument("--steps", type=int, default=None, help="override the recipe's step count")
+    commands.add_parser("verify", help="check every shipped file's sha256 against its card")
+    p_eval = commands.add_parser("eval", help="measure NAME's card metrics again; print JSON")
+    p_eval.add_argument("name")
+    p_eval.add_argument("--device", default=None)
+    p_eval.add_argument("--update-card", action="store_true", help="write the metrics into the card")
+    p_sample = commands.add_parser("sample", help="sample NAME for a prompt into an .npz file")
+    p_sample.add_argument("name")
+    p_sample.add_argument("--prompt", required=True)
+    p_sample.add_argument("--n", type=int, default=8)
+    p_sample.add_argument("--seed", type=int, default=0)
+    p_sample.add_argument("--out", type=Path, required=True)
+    p_sample.add_argument("--device", default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            _print_list()
+        elif args.command == "train":
+            info = train_model(args.name, device=args.device, steps=args.steps)
+            if info:
+                print(json.dumps({k: info[k] for k in ("name", "steps", "wall_time_s", "hardware", "metrics")}, indent=2))
+        elif args.command == "verify":
+            problems = verify()
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            if problems:
+                return 1
+            print(f"ok: {len(REGISTRY)} model(s) match their cards")
+        elif args.command == "eval":
+            print(json.dumps(evaluate(args.name, device=args.device, update_card=args.update_card), indent=2))
+        elif args.command == "sample":
+            path = sample_to_file(args.name, args.prompt, args.n, args.seed, args.out, device=args.device)
+            print(f"wrote {path}")
+    except (ZooError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from reference.data import DatasetConfig, ShapesDataset, WorldConfig, render, scene_from_attributes
+from reference.metrics import caption_accuracy, judge, parse_caption, psnr, ssim
+
+
+def rendered(frames: int, size: int, n: int, seed: int):
+    data = ShapesDataset(DatasetConfig(world=WorldConfig(frames=frames, height=size, width=size), length=n, seed=seed))
+    samples = [data[i] for i in range(n)]
+    return torch.stack([s.video for s in samples]), [s.caption for s in samples]
+
+
+@pytest.mark.parametrize("frames", [8, 16])
+@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_judge_is_at_least_99_percent_right_on_rendered_videos(frames, size, noise):
+    videos, captions = rendered(frames, size, n=100, seed=frames * size)
+    videos = (videos + noise * torch.randn_like(videos)).clamp(-1, 1)
+    accuracy = caption_accuracy(videos, captions)
+    assert accuracy.colour >= 0.99 and accuracy.shape >= 0.99 and accuracy.motion >= 0.99
+    assert accuracy.persistence == 1.0
+
+
+def test_judge_reads_images_without_motion():
+    images, captions = rendered(1, 32, n=100, seed=11)
+    accuracy = caption_accuracy(images, captions)
+    assert accuracy.motion is None
+    assert accuracy.colour >= 0.99 and accuracy.shape >= 0.99
+
+
+def test_judge_fails_wrong_prompts():
+    videos, captions = rendered(8, 32, n=20, seed=2)
+    shifted = captions[1:] + captions[:1]  # each video paired with another's caption
+    assert caption_accuracy(videos, shifted).all_correct < 0.5
+
+
+def test_flicker_is_near_zero_for_rendered_and_grows_with_jitter():
+    videos, _ = rendered(8, 32, n=8, seed=3)
+    clean = [j.flicker for j in judge(videos)]
+    assert max(clean) < 0.005
+    jitter = 0.3 * torch.randn(8, 1, 8, 1, 1)  # per-frame brightness change
+    flickering = (videos + jitter * (videos > -1)).clamp(-1, 1) + 0.1 * torch.rand(8, 1, 8, 1, 1)
+    assert min(j.flicker for j in judge(flickering.clamp(-1, 1))) > 5 * max(clean)
+
+
+def test_persistence_drops_when_the_object_vanishes():
+    video = render(scene_from_attributes([("red", "circle", "right")], seed=0, config=WorldConfig(frames=8)))
+    video[:, 4:] = -1  # gone after frame 4
+    assert judge(video[None])[0].persistence == pytest.approx(0.5)
+
+
+def test_two_objects_are_both_found():
+    config = WorldConfig(frames=8, height=64, width=64, max_size=0.3)
+    scene = scene_from_attributes([("red", "square", "left"), ("cyan", "triangle", "down")], seed=0, config=config)
+    accuracy = caption_accuracy(render(scene)[None], [scene.caption()])
+    assert accuracy.colour == 1.0 and accuracy.shape >= 0.5
+
+
+def test_parse_caption():
+    assert parse_caption("a red square moving left and a blue circle") == [
+        ("red", "square", "left"), ("blue", "circle", None)]
+    assert parse_caption("a green triangle standing still") == [("green", "triangle", "still")]
+    with pytest.raises(ValueError, match="expected 'a <colour> <shape>"):
+        parse_caption("the red square")
+    with pytest.raises(ValueError, match="motion"):
+        parse_caption("a red square moving sideways")
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match="expected videos"):
+        judge(torch.zeros(3, 32, 32))
+    with pytest.raises(ValueError, match="videos but 1 prompts"):
+        caption_accuracy(torch.zeros(2, 3, 1, 8, 8), ["a red square"])
+
+
+def test_psnr_and_ssim():
+    x = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    assert torch.allclose(ssim(x, x), torch.ones(2))
+    noisy = x + 0.1 * torch.randn_like(x)
+    mse = (noisy - x).pow(2).flatten(1).mean(1)
+    assert torch.allclose(psnr(noisy, x), 10 * torch.log10(4 / mse))
+    noisier = x + 0.3 * torch.randn_like(x)
+    assert (psnr(noisier, x) < psnr(noisy, x)).all() and (ssim(noisier, x) < ssim(noisy, x)).all()
+    with pytest.raises(ValueError, match="shapes differ"):
+        psnr(x, x[:1])
