@@ -11,6 +11,7 @@ DDP averages the gradients, so all ranks hold the same weights. Used from chapte
 from __future__ import annotations
 
 import copy
+import math
 import os
 import platform
 import sys
@@ -32,6 +33,8 @@ class TrainConfig:
     batch_size: int = 32  # per rank
     lr: float = 1e-3  # peak AdamW learning rate
     warmup_steps: int = 100  # linear warm-up from 0 to lr
+    decay_start: float = 1.0  # share of the steps after which the lr follows a cosine down (1.0: never)
+    min_lr_ratio: float = 0.1  # the lr at the last step, as a share of lr
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     grad_clip: float = 1.0  # max global grad norm
     ema_decay: float = 0.999  # EMA of weights; the EMA model is what is sampled
@@ -102,6 +105,17 @@ def setup_distributed(device_type: str) -> Distributed:
     return Distributed(dist.get_rank(), world_size, int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def lr_factor(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, a constant plateau, then (from `decay_start`) a cosine down to `min_lr_ratio`."""
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    start = config.decay_start * config.steps
+    if step < start:
+        return 1.0
+    progress = min(1.0, (step - start) / max(1.0, config.steps - start))
+    return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     for e, p in zip(ema.parameters(), model.parameters()):
@@ -131,7 +145,7 @@ def train(
     model = model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(1, config.warmup_steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     # Each rank draws its own batches and noise: seed + rank.
     batch_rng = torch.Generator().manual_seed(config.seed * 1000 + ddp.rank)
     noise_rng = torch.Generator().manual_seed(config.seed * 1000 + ddp.rank + 500)

@@ -28,20 +28,23 @@ def test_fresh_model_predicts_zero():
     assert torch.equal(model(*inputs()()), torch.zeros(2, 3, 16, 16))
 
 
-def test_one_frame_video_equals_image():
+def perturbed_model() -> UNet2D:
+    """A tiny model with every weight nudged off its initial value (so no layer is zero)."""
     model = UNet2D(UNet2DConfig.tiny())
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.02 * torch.randn_like(p))
+    return model
+
+
+def test_one_frame_video_equals_image():
+    model = perturbed_model()
     x, t, tokens = inputs()()
     assert torch.allclose(model(x[:, :, None], t, tokens)[:, :, 0], model(x, t, tokens))
 
 
 def test_caption_changes_the_output():
-    model = UNet2D(UNet2DConfig.tiny())
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.02 * torch.randn_like(p))
+    model = perturbed_model()
     x, t, tokens = inputs()()
     other = tokens.flip(0)
     assert not torch.allclose(model(x, t, tokens), model(x, t, other))

@@ -61,3 +61,14 @@ def test_ddp_ranks_hold_identical_weights(tmp_path):
         assert torch.equal(rank0[key], rank1[key]), f"ranks differ in {key}"
     fresh = build_model(FramesRecipe.tiny()).state_dict()
     assert any(not torch.equal(rank0[k], fresh[k]) for k in fresh), "training must have changed the weights"
+
+
+def test_lr_schedule_warms_up_holds_then_decays():
+    from reference.train import lr_factor
+
+    config = TrainConfig(steps=1000, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1)
+    assert lr_factor(0, config) == pytest.approx(0.01)
+    assert lr_factor(100, config) == lr_factor(499, config) == 1.0
+    assert lr_factor(750, config) == pytest.approx(0.55)
+    assert lr_factor(1000, config) == pytest.approx(0.1)
+    assert lr_factor(999, TrainConfig(steps=1000)) == 1.0, "the default never decays"

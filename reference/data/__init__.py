@@ -1,6 +1,6 @@
 """The toy world of bouncing shapes: rendering, captions, tokenizer and datasets (chapter 0)."""
 
-from .dataset import DatasetConfig, Sample, ShapesDataset, collate, single_frame
+from .dataset import Batch, DatasetConfig, Sample, ShapesDataset, collate, single_frame
 from .vocab import PAD_ID, WORDS, Tokenizer
 from .world import (
     COLOURS,
@@ -21,6 +21,6 @@ from .world import (
 __all__ = [
     "COLOURS", "MOTIONS", "SHAPES", "Motion", "ObjectSpec", "Scene", "WorldConfig",
     "combination_count", "make_object", "random_scene", "render", "scene_from_attributes",
-    "trajectory", "DatasetConfig", "Sample", "ShapesDataset", "collate", "single_frame",
+    "trajectory", "Batch", "DatasetConfig", "Sample", "ShapesDataset", "collate", "single_frame",
     "PAD_ID", "WORDS", "Tokenizer",
 ]

@@ -26,6 +26,12 @@ class Sample(NamedTuple):
     caption: str
 
 
+class Batch(NamedTuple):
+    video: torch.Tensor  # (b, c, f, h, w) in [-1, 1]
+    tokens: torch.Tensor  # (b, n) caption token ids
+    caption: list[str]
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     world: WorldConfig = WorldConfig()  # what a scene looks like
@@ -80,10 +86,10 @@ def _is_held_out(obj: ObjectSpec, frames: int, held: set[Combination]) -> bool:
     return False
 
 
-def collate(samples: list[Sample]) -> Sample:
+def collate(samples: list[Sample]) -> Batch:
     """Stack samples into a batch: videos `(b, c, f, h, w)`, tokens `(b, n)`, captions list."""
-    return Sample(
+    return Batch(
         torch.stack([s.video for s in samples]),
         torch.stack([s.tokens for s in samples]),
-        [s.caption for s in samples],  # type: ignore[arg-type]
+        [s.caption for s in samples],
     )

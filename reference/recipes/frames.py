@@ -14,7 +14,7 @@ from enum import Enum
 import torch
 from torch import nn
 
-from ..data import COLOURS, SHAPES, DatasetConfig, Sample, Tokenizer, WorldConfig
+from ..data import COLOURS, SHAPES, Batch, DatasetConfig, Tokenizer, WorldConfig
 from ..diffusion import (
     DDIMSampler,
     DDPMSampler,
@@ -41,7 +41,9 @@ class FramesRecipe:
     schedule: ScheduleConfig = ScheduleConfig()  # cosine, T = 1000
     parameterisation: Parameterisation = Parameterisation.V  # v-prediction (Salimans & Ho, 2022)
     data: DatasetConfig = DatasetConfig(world=WorldConfig(frames=1, height=32, width=32), length=1_000_000)
-    train: TrainConfig = TrainConfig(steps=2000, batch_size=64, lr=1e-3, warmup_steps=200, ema_decay=0.998)
+    train: TrainConfig = TrainConfig(
+        steps=4000, batch_size=64, lr=1e-3, warmup_steps=200, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.998
+    )
     caption_dropout: float = 0.1  # share of captions replaced by the null prompt (for guidance)
     sampler: SamplerKind = SamplerKind.DDIM  # default sampler for `sample` and `eval`
     sample_steps: int = 50  # default number of sampling steps
@@ -64,7 +66,7 @@ def make_loss(recipe: FramesRecipe):
     """The training loss: the diffusion loss on frames, with captions dropped for guidance."""
     schedule = NoiseSchedule(recipe.schedule)
 
-    def loss_fn(model: nn.Module, batch: Sample, generator: torch.Generator) -> torch.Tensor:
+    def loss_fn(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
         tokens = drop_captions(batch.tokens, recipe.caption_dropout, generator)
         return diffusion_loss(
             lambda x_t, t: model(x_t, t, tokens),
