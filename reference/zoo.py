@@ -189,6 +189,11 @@ def evaluate(name: str, device: str | None = None, update_card: bool = False) ->
     metrics = spec.evaluate(model, spec.recipe)
     if update_card:
         info = card(name)
+        recipe = _jsonable(spec.recipe)
+        recipe["train"]["steps"] = info["recipe"]["train"]["steps"]  # `--steps` may have overridden it
+        if recipe["train"] != info["recipe"]["train"]:
+            raise ZooError(f"the card of {name!r} was trained by another recipe; retrain with `{rebuild_command(name)}`")
+        info["recipe"] = recipe  # sampling defaults may have changed since training; training did not
         info["metrics"] = metrics
         card_path(name).write_text(json.dumps(info, indent=2) + "\n")
     return metrics

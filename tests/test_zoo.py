@@ -93,3 +93,15 @@ def test_frames_tiny_really_draws_the_prompt():
     prompts = frames.eval_prompts(36)
     images = frames.generate(model, recipe, prompts, seed=99, sampler=frames.make_sampler(recipe, num_steps=25))
     assert caption_accuracy(images, prompts).all_correct >= 0.8
+
+
+def test_update_card_refuses_a_different_training_recipe(tiny_zoo, monkeypatch):
+    entry = zoo.REGISTRY["frames-test"]
+    resampled = dataclasses.replace(entry.recipe, guidance_scale=2.0)  # sampling default only: allowed
+    monkeypatch.setitem(zoo.REGISTRY, "frames-test", dataclasses.replace(entry, recipe=resampled))
+    zoo.evaluate("frames-test", device="cpu", update_card=True)
+    assert zoo.card("frames-test")["recipe"]["guidance_scale"] == 2.0
+    retrained = dataclasses.replace(entry.recipe, train=dataclasses.replace(entry.recipe.train, lr=0.5))
+    monkeypatch.setitem(zoo.REGISTRY, "frames-test", dataclasses.replace(entry, recipe=retrained))
+    with pytest.raises(zoo.ZooError, match="another recipe"):
+        zoo.evaluate("frames-test", device="cpu", update_card=True)

@@ -1,0 +1,130 @@
+"""One attention function, and the space-time attention variants as folds of the token axes.
+
+Scaled dot-product attention (Vaswani et al., 2017, eq. 1), softmax(q k^T / sqrt(d)) v, is
+written out once in readable form beside PyTorch's fused `scaled_dot_product_attention` (as
+nanoGPT keeps both); tests hold the two equal. Video variants of TimeSformer (Bertasius et al.,
+2021, sec. 3) differ only in which tokens may attend to which, and most are a *fold*: a
+rearrangement that moves some axes into the batch so that plain attention runs over the rest.
+
+    space only   (b f) (h w) d     each frame on its own
+    joint        b (f h w) d       every token with every token
+    temporal     (b h w) f d       each position through time
+    divided      temporal, then space (two attentions in a row)
+    axial        time, then height, then width (three in a row)
+
+Each fold equals full attention under a boolean mask (`variant_mask`), which is how the tests
+check them. Chapters 2 and 3.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+
+import torch
+from einops import rearrange
+from torch import nn
+
+
+def attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, fused: bool = True
+) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d) + mask) v for `(..., n, d)` inputs; `mask` is bool, True where a query may look."""
+    if fused:
+        return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., n_q, n_k)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return scores.softmax(dim=-1) @ v
+
+
+class Axis(str, Enum):
+    """Which tokens one attention call sees; the others are folded into the batch."""
+
+    SPACE = "space"  # (b f) (h w) d
+    TIME = "time"  # (b h w) f d
+    HEIGHT = "height"  # (b f w) h d
+    WIDTH = "width"  # (b f h) w d
+    JOINT = "joint"  # b (f h w) d
+
+
+# How each fold regroups video tokens `b (f h w) d`; the reverse pattern swaps the two sides.
+FOLDS: dict[Axis, str] = {
+    Axis.SPACE: "b (f h w) d -> (b f) (h w) d",
+    Axis.TIME: "b (f h w) d -> (b h w) f d",
+    Axis.HEIGHT: "b (f h w) d -> (b f w) h d",
+    Axis.WIDTH: "b (f h w) d -> (b f h) w d",
+    Axis.JOINT: "b (f h w) d -> b (f h w) d",
+}
+
+
+class Variant(str, Enum):
+    """TimeSformer's attention schemes that are sequences of folds."""
+
+    SPACE = "space"
+    JOINT = "joint"
+    DIVIDED = "divided"
+    AXIAL = "axial"
+
+
+# The attention calls of each variant, in order.
+VARIANT_AXES: dict[Variant, tuple[Axis, ...]] = {
+    Variant.SPACE: (Axis.SPACE,),
+    Variant.JOINT: (Axis.JOINT,),
+    Variant.DIVIDED: (Axis.TIME, Axis.SPACE),
+    Variant.AXIAL: (Axis.TIME, Axis.HEIGHT, Axis.WIDTH),
+}
+
+
+def fold(x: torch.Tensor, axis: Axis, f: int, h: int, w: int) -> torch.Tensor:
+    """Regroup tokens `(b, f*h*w, d)` so that attention over dim 1 runs along `axis`."""
+    return rearrange(x, FOLDS[axis], f=f, h=h, w=w)
+
+
+def unfold(x: torch.Tensor, axis: Axis, f: int, h: int, w: int) -> torch.Tensor:
+    """The inverse of `fold`."""
+    source, target = FOLDS[axis].split(" -> ")
+    return rearrange(x, f"{target} -> {source}", f=f, h=h, w=w)
+
+
+def axis_mask(axis: Axis, f: int, h: int, w: int) -> torch.Tensor:
+    """`(n, n)` bool mask over tokens in (f h w) order: True where `axis`'s fold lets query i see key j."""
+    grid = torch.stack(torch.meshgrid(torch.arange(f), torch.arange(h), torch.arange(w), indexing="ij"), dim=-1)
+    coords = grid.reshape(-1, 3)  # (n, 3) as (frame, row, column)
+    same = coords[:, None, :] == coords[None, :, :]  # (n, n, 3)
+    shared = {  # the coordinates a query and key must share
+        Axis.SPACE: [0],
+        Axis.TIME: [1, 2],
+        Axis.HEIGHT: [0, 2],
+        Axis.WIDTH: [0, 1],
+        Axis.JOINT: [],
+    }[axis]
+    return same[..., shared].all(dim=-1) if shared else torch.ones(len(coords), len(coords), dtype=torch.bool)
+
+
+class FoldedSelfAttention(nn.Module):
+    """Multi-head self-attention along one axis of a video's tokens `(b, f*h*w, d)`."""
+
+    def __init__(self, dim: int, heads: int, axis: Axis) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} is not divisible by {heads} heads")
+        self.heads = heads
+        self.axis = axis
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, f: int, h: int, w: int, fused: bool = True) -> torch.Tensor:
+        if x.shape[1] != f * h * w:
+            raise ValueError(f"got {x.shape[1]} tokens, expected f*h*w = {f}*{h}*{w} = {f * h * w}")
+        folded = fold(x, self.axis, f, h, w)  # (b', n', d)
+        q, k, v = rearrange(self.qkv(folded), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        attended = rearrange(attention(q, k, v, fused=fused), "b heads n d -> b n (heads d)")
+        return unfold(self.out(attended), self.axis, f, h, w)
+
+    def masked_reference(self, x: torch.Tensor, f: int, h: int, w: int) -> torch.Tensor:
+        """The same layer as full attention over all tokens under `axis_mask` (the tests' oracle)."""
+        q, k, v = rearrange(self.qkv(x), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        mask = axis_mask(self.axis, f, h, w).to(x.device)
+        attended = rearrange(attention(q, k, v, mask=mask, fused=False), "b heads n d -> b n (heads d)")
+        return self.out(attended)

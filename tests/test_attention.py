@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from reference.nn.attention import Axis, FoldedSelfAttention, attention, axis_mask, fold, unfold
+
+F, H, W = 3, 4, 5
+
+
+def test_fused_equals_readable_path():
+    q, k, v = torch.randn(3, 2, 2, 7, 8).unbind(0)
+    mask = torch.rand(7, 7) > 0.3
+    mask.fill_diagonal_(True)  # every query sees at least itself
+    assert torch.allclose(attention(q, k, v, fused=True), attention(q, k, v, fused=False), atol=1e-5)
+    assert torch.allclose(attention(q, k, v, mask, fused=True), attention(q, k, v, mask, fused=False), atol=1e-5)
+
+
+@pytest.mark.parametrize("axis", list(Axis))
+def test_fold_then_unfold_is_lossless(axis):
+    x = torch.randn(2, F * H * W, 6)
+    assert torch.equal(unfold(fold(x, axis, F, H, W), axis, F, H, W), x)
+
+
+@pytest.mark.parametrize("axis, keys", [(Axis.SPACE, H * W), (Axis.TIME, F), (Axis.HEIGHT, H),
+                                        (Axis.WIDTH, W), (Axis.JOINT, F * H * W)])
+def test_each_query_sees_the_keys_its_fold_groups(axis, keys):
+    mask = axis_mask(axis, F, H, W)
+    assert mask.shape == (F * H * W, F * H * W)
+    assert (mask.sum(dim=1) == keys).all()
+    assert torch.equal(mask, mask.T), "these folds are symmetric"
+
+
+@pytest.mark.parametrize("axis", list(Axis))
+def test_each_fold_equals_full_attention_under_its_mask(axis):
+    layer = FoldedSelfAttention(dim=8, heads=2, axis=axis)
+    x = torch.randn(2, F * H * W, 8)
+    assert torch.allclose(layer(x, F, H, W), layer.masked_reference(x, F, H, W), atol=1e-5)
+    assert torch.allclose(layer(x, F, H, W, fused=False), layer(x, F, H, W), atol=1e-5)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="not divisible"):
+        FoldedSelfAttention(dim=10, heads=3, axis=Axis.SPACE)
+    with pytest.raises(ValueError, match="expected f\\*h\\*w"):
+        FoldedSelfAttention(dim=8, heads=2, axis=Axis.SPACE)(torch.randn(1, 10, 8), F, H, W)
+
+
+@pytest.mark.parametrize("variant, reaches_all", [("space", False), ("joint", True), ("divided", True), ("axial", True)])
+def test_stacked_folds_reach_every_token_except_space_only(variant, reaches_all):
+    """Divided and axial attention see the whole clip after their two or three steps; space-only never does."""
+    from reference.nn.attention import VARIANT_AXES, Variant
+
+    reach = torch.eye(F * H * W, dtype=torch.bool)
+    for axis in VARIANT_AXES[Variant(variant)]:
+        reach = (reach.float() @ axis_mask(axis, F, H, W).float()) > 0
+    assert bool(reach.all()) == reaches_all
