@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+from einops import rearrange
 
 from ..data.world import COLOURS, MOTIONS, SHAPES
 
@@ -94,7 +95,7 @@ def judge_video(video: torch.Tensor, config: JudgeConfig = JudgeConfig()) -> Jud
     brightness = rgb.max(dim=0).values  # (f, h, w)
     foreground = brightness > config.brightness_threshold
     chroma = rgb / brightness.clamp(min=1e-6)  # normalise so anti-aliased edges keep their hue
-    distances = torch.cdist(chroma.permute(1, 2, 3, 0).reshape(-1, 3), PALETTE)  # (f*h*w, k)
+    distances = torch.cdist(rearrange(chroma, "c f h w -> (f h w) c"), PALETTE)  # (f*h*w, k)
     labels = distances.argmin(dim=1).reshape(f, h, w)
     labels = torch.where(foreground, labels, torch.full_like(labels, -1))
 
