@@ -3,10 +3,12 @@
 from .attention import Axis, FoldedSelfAttention, Variant, attention, axis_mask, fold, unfold
 from .conv import Conv2Plus1d, Conv3d, InflatedConv, SpatialConv, TemporalConv, r2plus1d_width
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
+from .patch import Grid, PatchEmbed, PatchUnembed, patch_grid, patchify, unpatchify
 from .text import PooledCaptionEncoder, drop_captions
 
 __all__ = [
     "Axis", "FoldedSelfAttention", "Variant", "attention", "axis_mask", "fold", "unfold",
     "Conv2Plus1d", "Conv3d", "InflatedConv", "SpatialConv", "TemporalConv", "r2plus1d_width",
+    "Grid", "PatchEmbed", "PatchUnembed", "patch_grid", "patchify", "unpatchify",
     "TimestepEmbedding", "sinusoidal_embedding", "PooledCaptionEncoder", "drop_captions",
 ]
