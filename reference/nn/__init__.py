@@ -4,11 +4,13 @@ from .attention import Axis, FoldedSelfAttention, Variant, attention, axis_mask,
 from .conv import Conv2Plus1d, Conv3d, InflatedConv, SpatialConv, TemporalConv, r2plus1d_width
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .patch import Grid, PatchEmbed, PatchUnembed, patch_grid, patchify, unpatchify
+from .rope import apply_rope, rope_3d_angles, rope_angles
 from .text import PooledCaptionEncoder, drop_captions
 
 __all__ = [
     "Axis", "FoldedSelfAttention", "Variant", "attention", "axis_mask", "fold", "unfold",
     "Conv2Plus1d", "Conv3d", "InflatedConv", "SpatialConv", "TemporalConv", "r2plus1d_width",
     "Grid", "PatchEmbed", "PatchUnembed", "patch_grid", "patchify", "unpatchify",
+    "apply_rope", "rope_3d_angles", "rope_angles",
     "TimestepEmbedding", "sinusoidal_embedding", "PooledCaptionEncoder", "drop_captions",
 ]
