@@ -1,5 +1,6 @@
 """Building blocks shared by the book's models."""
 
+from .adaln import AdaLNZeroBlock
 from .attention import Axis, FoldedSelfAttention, Variant, attention, axis_mask, fold, unfold
 from .conv import Conv2Plus1d, Conv3d, InflatedConv, SpatialConv, TemporalConv, r2plus1d_width
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
@@ -8,6 +9,7 @@ from .rope import apply_rope, rope_3d_angles, rope_angles
 from .text import PooledCaptionEncoder, drop_captions
 
 __all__ = [
+    "AdaLNZeroBlock",
     "Axis", "FoldedSelfAttention", "Variant", "attention", "axis_mask", "fold", "unfold",
     "Conv2Plus1d", "Conv3d", "InflatedConv", "SpatialConv", "TemporalConv", "r2plus1d_width",
     "Grid", "PatchEmbed", "PatchUnembed", "patch_grid", "patchify", "unpatchify",

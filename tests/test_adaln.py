@@ -1,0 +1,31 @@
+import torch
+
+from reference.nn.adaln import AdaLNZeroBlock
+from reference.nn.attention import Axis
+
+
+def test_fresh_block_is_the_identity():
+    block = AdaLNZeroBlock(dim=16, heads=2, axis=Axis.SPACE, cond_dim=8)
+    x, cond = torch.randn(2, 3 * 4 * 4, 16), torch.randn(2, 8)
+    assert torch.equal(block(x, cond, 3, 4, 4), x)
+
+
+def test_conditioning_and_axis_matter_once_trained():
+    torch.manual_seed(0)
+    block = AdaLNZeroBlock(dim=16, heads=2, axis=Axis.TIME, cond_dim=8)
+    with torch.no_grad():
+        block.modulation[-1].weight.normal_(std=0.1)
+    x = torch.randn(2, 3 * 4 * 4, 16)
+    out_a = block(x, torch.randn(2, 8), 3, 4, 4)
+    out_b = block(x, torch.randn(2, 8), 3, 4, 4)
+    assert not torch.allclose(out_a, out_b), "the condition changes the output"
+    # A temporal block mixes only along time: changing frame 0 at one pixel leaves other pixels alone.
+    changed = x.clone()
+    changed[:, 0] += 1.0  # token (frame 0, row 0, column 0)
+    cond = torch.randn(2, 8)
+    moved = (block(changed, cond, 3, 4, 4) - block(x, cond, 3, 4, 4)).abs().sum(dim=(0, 2))
+    same_pixel = torch.tensor([0, 16, 32])  # (f, 0, 0) for f = 0, 1, 2
+    assert (moved[same_pixel] > 0).all()
+    others = torch.ones(48, dtype=torch.bool)
+    others[same_pixel] = False
+    assert (moved[others] == 0).all()
