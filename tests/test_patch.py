@@ -39,3 +39,17 @@ def test_bad_sizes_say_which_axis():
         patchify(torch.zeros(1, 3, 2, 30, 32), 4)
     with pytest.raises(ValueError, match="frames 3 is not a multiple"):
         PatchEmbed(3, 8, patch=4, patch_t=2)(torch.zeros(1, 3, 3, 8, 8))
+
+
+def test_uniform_embedding_matches_diffusers_patch_embed_per_frame():
+    """Oracle: Latte in diffusers embeds each frame with `PatchEmbed`; ours must agree with copied weights."""
+    embeddings = pytest.importorskip("diffusers.models.embeddings", reason="diffusers is the oracle (test extra)")
+    theirs = embeddings.PatchEmbed(height=16, width=16, patch_size=4, in_channels=3, embed_dim=32, pos_embed_type=None)
+    ours = PatchEmbed(3, 32, patch=4)
+    with torch.no_grad():
+        ours.proj.weight.copy_(rearrange(theirs.proj.weight, "d c ph pw -> d (ph pw c)"))
+        ours.proj.bias.copy_(theirs.proj.bias)
+    video = torch.randn(2, 3, 5, 16, 16)
+    tokens, grid = ours(video)
+    per_frame = theirs(rearrange(video, "b c f h w -> (b f) c h w"))  # ((b f), h*w, d)
+    assert torch.allclose(tokens, rearrange(per_frame, "(b f) n d -> b (f n) d", f=5), atol=1e-5)
