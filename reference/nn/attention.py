@@ -12,7 +12,7 @@ rearrangement that moves some axes into the batch so that plain attention runs o
     divided      temporal, then space (two attentions in a row)
     axial        time, then height, then width (three in a row)
 
-Each fold equals full attention under a boolean mask (`variant_mask`), which is how the tests
+Each fold equals full attention under a boolean mask (`axis_mask`), which is how the tests
 check them. Chapters 2 and 3.
 """
 
@@ -24,6 +24,8 @@ from enum import Enum
 import torch
 from einops import rearrange
 from torch import nn
+
+from .patch import token_coordinates
 
 
 def attention(
@@ -89,8 +91,7 @@ def unfold(x: torch.Tensor, axis: Axis, f: int, h: int, w: int) -> torch.Tensor:
 
 def axis_mask(axis: Axis, f: int, h: int, w: int) -> torch.Tensor:
     """`(n, n)` bool mask over tokens in (f h w) order: True where `axis`'s fold lets query i see key j."""
-    grid = torch.stack(torch.meshgrid(torch.arange(f), torch.arange(h), torch.arange(w), indexing="ij"), dim=-1)
-    coords = grid.reshape(-1, 3)  # (n, 3) as (frame, row, column)
+    coords = token_coordinates(f, h, w)  # (n, 3) as (frame, row, column)
     same = coords[:, None, :] == coords[None, :, :]  # (n, n, 3)
     shared = {  # the coordinates a query and key must share
         Axis.SPACE: [0],

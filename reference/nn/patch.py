@@ -33,6 +33,12 @@ class Grid(NamedTuple):
         return self.f * self.h * self.w
 
 
+def token_coordinates(f: int, h: int, w: int) -> torch.Tensor:
+    """(frame, row, column) of every token in (f h w) order, `(f*h*w, 3)` integers."""
+    grid = torch.meshgrid(torch.arange(f), torch.arange(h), torch.arange(w), indexing="ij")
+    return rearrange(torch.stack(grid), "three f h w -> (f h w) three")
+
+
 def patch_grid(frames: int, height: int, width: int, patch: int, patch_t: int = 1) -> Grid:
     """The token grid of a video, with a clear error when a side is not a multiple of its patch."""
     for name, size, p in (("frames", frames, patch_t), ("height", height, patch), ("width", width, patch)):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
+from .patch import token_coordinates
+
 
 def rope_angles(positions: torch.Tensor, dim: int, base: float = 10_000.0) -> torch.Tensor:
     """Angles `(n, dim/2)` for integer or real positions `(n,)`: position * base^(-2k/dim)."""
@@ -43,6 +45,5 @@ def rope_3d_angles(f: int, h: int, w: int, dim: int, split: tuple[int, int, int]
         split = (time, space, dim - time - space)
     if sum(split) != dim or any(s % 2 for s in split):
         raise ValueError(f"split {split} must be even parts summing to {dim}")
-    grid = torch.stack(torch.meshgrid(torch.arange(f), torch.arange(h), torch.arange(w), indexing="ij"), dim=-1)
-    coords = grid.reshape(-1, 3)  # (n, 3)
+    coords = token_coordinates(f, h, w)  # (n, 3) as (frame, row, column)
     return torch.cat([rope_angles(coords[:, i], split[i]) for i in range(3)], dim=-1)
