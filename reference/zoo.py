@@ -51,6 +51,9 @@ class Entry:
     evaluate: Callable[[nn.Module, Any], dict]
     headline: str  # the metric `list` shows
     dataset: Callable[[Any], ShapesDataset] = lambda recipe: ShapesDataset(recipe.data)
+    # Runs before training (e.g. loads an image model into the spatial layers); returns what the
+    # card records about it, or None.
+    initialize: Callable[[nn.Module, Any], dict | None] | None = None
 
 
 REGISTRY: dict[str, Entry] = {
@@ -145,6 +148,7 @@ def train_model(name: str, device: str | None = None, steps: int | None = None) 
     if steps is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, steps=steps))
     model = spec.build(recipe)
+    initialised_from = spec.initialize(model, recipe) if spec.initialize else None
     result: TrainResult = train(
         model,
         spec.loss(recipe),
@@ -166,6 +170,7 @@ def train_model(name: str, device: str | None = None, steps: int | None = None) 
         "command": rebuild_command(name) + (f" --steps {steps}" if steps is not None else ""),
         "recipe": _jsonable(recipe),
         "parameters": parameter_count(model),
+        "initialised_from": initialised_from,
         "steps": result.steps,
         "batch_size": recipe.train.batch_size,
         "hardware": result.hardware,

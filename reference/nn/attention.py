@@ -31,12 +31,17 @@ from .patch import token_coordinates
 def attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, fused: bool = True
 ) -> torch.Tensor:
-    """softmax(q k^T / sqrt(d) + mask) v for `(..., n, d)` inputs; `mask` is bool, True where a query may look."""
+    """softmax(q k^T / sqrt(d) + mask) v for `(..., n, d)` inputs.
+
+    `mask` is either bool (True where a query may look) or a float bias added to the scores
+    (-inf where it may not look, as PyTorch's fused function takes it)."""
     if fused:
         return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., n_q, n_k)
-    if mask is not None:
+    if mask is not None and mask.dtype == torch.bool:
         scores = scores.masked_fill(~mask, float("-inf"))
+    elif mask is not None:
+        scores = scores + mask
     return scores.softmax(dim=-1) @ v
 
 

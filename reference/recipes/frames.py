@@ -90,15 +90,16 @@ def make_sampler(recipe: FramesRecipe, kind: SamplerKind | str | None = None, nu
 
 @torch.no_grad()
 def generate(
-    model: UNet2D,
-    recipe: FramesRecipe,
+    model: nn.Module,
+    recipe,
     prompts: list[str],
     seed: int = 0,
     sampler: DDPMSampler | DDIMSampler | None = None,
     guidance_scale: float | None = None,
     batch_size: int = 128,
 ) -> torch.Tensor:
-    """Frames for each prompt, `(n, c, 1, h, w)` in [-1, 1]; deterministic given the seed."""
+    """A sample for each prompt, `(n, c, f, h, w)` in [-1, 1] (`f` from the recipe's world: 1 for
+    frames); deterministic given the seed."""
     tokenizer = Tokenizer()
     sampler = sampler or make_sampler(recipe)
     scale = recipe.guidance_scale if guidance_scale is None else guidance_scale
@@ -110,7 +111,7 @@ def generate(
         chunk = prompts[start : start + batch_size]
         tokens = tokenizer.encode_batch(chunk).to(device)
         model_fn = guided(model, tokens, torch.zeros_like(tokens), scale)
-        shape = (len(chunk), model.config.in_channels, 1, world.height, world.width)
+        shape = (len(chunk), model.config.in_channels, world.frames, world.height, world.width)
         outputs.append(sample(sampler, model_fn, shape, generator=generator, device=device).clamp(-1, 1).cpu())
     return torch.cat(outputs)
 
