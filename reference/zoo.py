@@ -28,6 +28,7 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .recipes import frames
@@ -47,10 +48,11 @@ class Entry:
     recipe: Any  # a frozen recipe dataclass
     build: Callable[[Any], nn.Module]
     loss: Callable[[Any], Callable]
-    generate: Callable[..., torch.Tensor]  # (model, recipe, prompts, seed=...) -> (n, c, f, h, w)
+    generate: Callable[..., torch.Tensor] | None  # (model, recipe, prompts, seed=...) -> (n, c, f, h, w); None: a classifier
     evaluate: Callable[[nn.Module, Any], dict]
     headline: str  # the metric `list` shows
-    dataset: Callable[[Any], ShapesDataset] = lambda recipe: ShapesDataset(recipe.data)
+    dataset: Callable[[Any], Dataset] = lambda recipe: ShapesDataset(recipe.data)
+    collate: Callable[[list], Any] = collate
     # Runs before training (e.g. loads an image model into the spatial layers); returns what the
     # card records about it, or None.
     initialize: Callable[[nn.Module, Any], dict | None] | None = None
@@ -154,7 +156,7 @@ def train_model(name: str, device: str | None = None, steps: int | None = None) 
         spec.loss(recipe),
         spec.dataset(recipe),
         recipe.train,
-        collate_fn=collate,
+        collate_fn=spec.collate,
         device=device,
         run_dir=RUNS / name,
     )
@@ -229,6 +231,8 @@ def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device:
     import numpy as np
 
     spec = entry(name)
+    if spec.generate is None:
+        raise ValueError(f"{name} is a classifier: it has nothing to sample")
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
     model = load(name, device)

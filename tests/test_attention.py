@@ -3,7 +3,7 @@ import torch
 
 from reference.nn.attention import Axis, FoldedSelfAttention, attention, axis_mask, fold, unfold
 
-F, H, W = 3, 4, 5
+F, H, W = 2, 4, 6  # even, as local-global attention needs
 
 
 def test_fused_equals_readable_path():
@@ -21,7 +21,8 @@ def test_fold_then_unfold_is_lossless(axis):
 
 
 @pytest.mark.parametrize("axis, keys", [(Axis.SPACE, H * W), (Axis.TIME, F), (Axis.HEIGHT, H),
-                                        (Axis.WIDTH, W), (Axis.JOINT, F * H * W)])
+                                        (Axis.WIDTH, W), (Axis.JOINT, F * H * W),
+                                        (Axis.LOCAL, F * H * W // 4), (Axis.GLOBAL, F * H * W // 8)])
 def test_each_query_sees_the_keys_its_fold_groups(axis, keys):
     mask = axis_mask(axis, F, H, W)
     assert mask.shape == (F * H * W, F * H * W)
@@ -44,12 +45,47 @@ def test_bad_arguments():
         FoldedSelfAttention(dim=8, heads=2, axis=Axis.SPACE)(torch.randn(1, 10, 8), F, H, W)
 
 
-@pytest.mark.parametrize("variant, reaches_all", [("space", False), ("joint", True), ("divided", True), ("axial", True)])
+@pytest.mark.parametrize("variant, reaches_all",
+                         [("space", False), ("joint", True), ("divided", True), ("sparse", True), ("axial", True)])
 def test_stacked_folds_reach_every_token_except_space_only(variant, reaches_all):
-    """Divided and axial attention see the whole clip after their two or three steps; space-only never does."""
+    """Divided, sparse and axial attention see the whole clip after their two or three steps;
+    space-only never does."""
     from reference.nn.attention import VARIANT_AXES, Variant
 
     reach = torch.eye(F * H * W, dtype=torch.bool)
     for axis in VARIANT_AXES[Variant(variant)]:
         reach = (reach.float() @ axis_mask(axis, F, H, W).float()) > 0
     assert bool(reach.all()) == reaches_all
+
+
+def test_local_and_global_groups_are_what_timesformer_describes():
+    """Local: the query's quadrant in every frame. Global: stride 2 along time, height and width."""
+    mask_local = axis_mask(Axis.LOCAL, F, H, W).reshape(F, H, W, F, H, W)
+    mask_global = axis_mask(Axis.GLOBAL, F, H, W).reshape(F, H, W, F, H, W)
+    seen_local = mask_local[0, 0, 0]  # what the top-left token of frame 0 sees
+    assert seen_local[:, : H // 2, : W // 2].all() and seen_local.sum() == F * (H // 2) * (W // 2)
+    seen_global = mask_global[1, 1, 2]
+    assert seen_global[1::2, 1::2, 0::2].all() and seen_global.sum() == (F // 2) * (H // 2) * (W // 2)
+
+
+@pytest.mark.parametrize("axis", [Axis.LOCAL, Axis.GLOBAL])
+def test_local_global_need_even_sizes(axis):
+    with pytest.raises(ValueError, match="even"):
+        fold(torch.randn(1, 3 * 4 * 5, 2), axis, 3, 4, 5)
+
+
+@pytest.mark.parametrize("variant", ["space", "joint", "divided", "sparse", "axial"])
+def test_attention_flops_formula_equals_counted_flops(variant):
+    """The closed form of `attention_flops` against PyTorch's FLOP counter on the real layers."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from reference.nn.attention import VARIANT_AXES, Variant, attention_flops
+
+    f, h, w, d = 4, 4, 8, 16
+    layers = [FoldedSelfAttention(d, 2, axis) for axis in VARIANT_AXES[Variant(variant)]]
+    x = torch.randn(1, f * h * w, d)
+    with FlopCounterMode(display=False) as counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+        for layer in layers:
+            x = layer(x, f, h, w)
+    assert counter.get_total_flops() == attention_flops(Variant(variant), f, h, w, d)
