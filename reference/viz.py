@@ -112,3 +112,45 @@ def mask_picture(mask: torch.Tensor, title: str = "", ax=None):
     ax.set_xlabel("key")
     ax.set_ylabel("query")
     return ax
+
+
+def query_steps(variant, f: int, h: int, w: int, query: tuple[int, int, int]) -> torch.Tensor:
+    """`(f, h, w)` integers: 0 for the query token, k for tokens its k-th attention call of
+    `variant` reads (the first call that reaches them), -1 for tokens it never reads directly."""
+    from .nn.attention import VARIANT_AXES, Variant, axis_mask
+
+    index = (query[0] * h + query[1]) * w + query[2]  # position in (f h w) order
+    steps = torch.full((f * h * w,), -1)
+    for k, axis in reversed(list(enumerate(VARIANT_AXES[Variant(variant)], start=1))):
+        steps[axis_mask(axis, f, h, w)[index]] = k  # reversed: earlier calls overwrite later ones
+    steps[index] = 0
+    return steps.reshape(f, h, w)
+
+
+def attention_pattern(variants, f: int = 4, h: int = 6, w: int = 6, query: tuple[int, int, int] = (1, 2, 1),
+                      size: float = 0.9):
+    """One row per attention variant, one panel per frame: which tokens one query attends to, and
+    in which of the variant's attention calls (TimeSformer's figure 2, drawn from the real masks)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    from .nn.attention import VARIANT_AXES, Variant
+
+    colours = ["#ffffff", "#1f4e9c", "#e4572e", "#29a35a", "#f3a712"]  # unseen, query, call 1, 2, 3
+    cmap = ListedColormap(colours)
+    variants = [Variant(v) for v in variants]
+    fig, axes = plt.subplots(len(variants), f, figsize=(size * f + 1.6, size * len(variants)), squeeze=False)
+    for row, variant in zip(axes, variants):
+        steps = query_steps(variant, f, h, w, query) + 1  # 0 unseen, 1 query, 2.. calls
+        names = [a.value for a in VARIANT_AXES[variant]]
+        for i, ax in enumerate(row):
+            ax.imshow(steps[i].numpy(), cmap=cmap, vmin=0, vmax=len(colours) - 1)
+            ax.set_xticks(torch.arange(w + 1).numpy() - 0.5, minor=True)
+            ax.set_yticks(torch.arange(h + 1).numpy() - 0.5, minor=True)
+            ax.grid(which="minor", color="#bbbbbb", linewidth=0.5)
+            ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+            if row is axes[0]:
+                ax.set_title(f"frame {i}", fontsize=8)
+        row[0].set_ylabel(f"{variant.value}\n" + " → ".join(names), fontsize=7, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig

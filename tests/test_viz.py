@@ -26,3 +26,16 @@ def test_figures():
     assert len(frame_grid(torch.zeros(2, 3, 4, 8, 8), titles=["a", "b"]).axes) == 8
     assert len(image_grid(torch.zeros(5, 3, 1, 8, 8), columns=4).axes) == 8
     assert mask_picture(torch.eye(4, dtype=torch.bool)) is not None
+
+
+def test_query_steps_follow_the_masks():
+    from reference.viz import attention_pattern, query_steps
+
+    divided = query_steps("divided", 4, 6, 6, (1, 2, 1))
+    assert divided[1, 2, 1] == 0  # the query
+    assert (divided[:, 2, 1][[0, 2, 3]] == 1).all()  # first call: time, same position in other frames
+    assert (divided[1] >= 0).all() and divided[1].eq(2).sum() == 6 * 6 - 1  # second call: its frame
+    assert divided[0, 0, 0] == -1  # never read directly
+    space = query_steps("space", 4, 6, 6, (1, 2, 1))
+    assert (space[[0, 2, 3]] == -1).all()
+    assert len(attention_pattern(["space", "divided", "axial"]).axes) == 12
