@@ -29,3 +29,29 @@ def test_conditioning_and_axis_matter_once_trained():
     others = torch.ones(48, dtype=torch.bool)
     others[same_pixel] = False
     assert (moved[others] == 0).all()
+
+
+def test_multi_axis_and_split_head_blocks_start_as_identity():
+    x, cond = torch.randn(2, 2 * 4 * 4, 16), torch.randn(2, 8)
+    for split in (False, True):
+        block = AdaLNZeroBlock(dim=16, heads=4, axis=(Axis.SPACE, Axis.TIME), cond_dim=8, split_heads=split)
+        assert torch.equal(block(x, cond, 2, 4, 4), x)
+    assert len(AdaLNZeroBlock(16, 4, (Axis.SPACE, Axis.TIME), 8).attentions) == 2
+    assert len(AdaLNZeroBlock(16, 4, (Axis.SPACE, Axis.TIME), 8, split_heads=True).attentions) == 1
+
+
+def test_modulation_chunks_follow_dit_order():
+    """shift, scale, gate of the attention, then of the MLP: DiT's (and diffusers') chunk order."""
+    block = AdaLNZeroBlock(dim=4, heads=1, axis=Axis.SPACE, cond_dim=2)
+    with torch.no_grad():
+        block.modulation[-1].bias.copy_(torch.arange(24.0))
+        block.modulation[-1].weight.zero_()
+        block.mlp[-1].weight.zero_()
+        block.mlp[-1].bias.copy_(torch.ones(4))
+    x = torch.zeros(1, 1, 4)
+    # attention of one token returns out(v) = out bias; zero it so only the MLP branch moves x
+    with torch.no_grad():
+        block.attentions[0].out.weight.zero_()
+        block.attentions[0].out.bias.zero_()
+    out = block(x, torch.zeros(1, 2), 1, 1, 1)
+    assert torch.equal(out[0, 0], torch.arange(20.0, 24.0))  # gate_mlp = bias[20:24], MLP output 1

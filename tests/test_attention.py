@@ -89,3 +89,26 @@ def test_attention_flops_formula_equals_counted_flops(variant):
         for layer in layers:
             x = layer(x, f, h, w)
     assert counter.get_total_flops() == attention_flops(Variant(variant), f, h, w, d)
+
+
+def test_split_heads_equal_masked_full_attention():
+    from reference.nn.attention import SplitHeadsSelfAttention
+
+    layer = SplitHeadsSelfAttention(dim=16, heads=4, axes=(Axis.SPACE, Axis.TIME))
+    x = torch.randn(2, F * H * W, 16)
+    assert torch.allclose(layer(x, F, H, W), layer.masked_reference(x, F, H, W), atol=1e-5)
+    with pytest.raises(ValueError, match="divisible"):
+        SplitHeadsSelfAttention(dim=16, heads=3, axes=(Axis.SPACE, Axis.TIME))
+
+
+def test_temporal_rope_makes_scores_depend_on_frame_offsets_only():
+    """With 1D RoPE over frames, shifting every frame index by the same amount changes nothing."""
+    from reference.nn.rope import rope_angles
+
+    layer = FoldedSelfAttention(dim=16, heads=2, axis=Axis.TIME)
+    x = torch.randn(2, F * H * W, 16)
+    plain = layer(x, F, H, W)
+    at_zero = layer(x, F, H, W, rope=rope_angles(torch.arange(F), 8))
+    shifted = layer(x, F, H, W, rope=rope_angles(torch.arange(F) + 5, 8))
+    assert torch.allclose(at_zero, shifted, atol=1e-5)
+    assert not torch.allclose(plain, at_zero, atol=1e-3)

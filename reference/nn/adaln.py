@@ -17,30 +17,52 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from .attention import Axis, FoldedSelfAttention
+from .attention import Axis, FoldedSelfAttention, SplitHeadsSelfAttention
 
 
 class AdaLNZeroBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, axis: Axis, cond_dim: int, mlp_ratio: float = 4.0) -> None:
+    """DiT's block along one or more folds.
+
+    - `axis` one `Axis`: attention along it, then the MLP (DiT; Latte's spatial and temporal blocks).
+    - `axis` several axes: one attention branch per axis in a row, each with its own norm, shift,
+      scale and gate, then one MLP (Latte's variant 3: spatial then temporal attention in one block).
+    - several axes and `split_heads=True`: one attention whose heads are shared out between the axes
+      (Latte's variant 4).
+    """
+
+    def __init__(self, dim: int, heads: int, axis: Axis | tuple[Axis, ...], cond_dim: int, mlp_ratio: float = 4.0,
+                 split_heads: bool = False) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.attention = FoldedSelfAttention(dim, heads, axis)
-        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.axes = (Axis(axis),) if isinstance(axis, (Axis, str)) else tuple(Axis(a) for a in axis)
+        if split_heads:
+            self.attentions = nn.ModuleList([SplitHeadsSelfAttention(dim, heads, self.axes)])
+        else:
+            self.attentions = nn.ModuleList(FoldedSelfAttention(dim, heads, a) for a in self.axes)
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)  # parameter-free, so one serves all
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
-        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(cond_dim, 6 * dim))
+        self.branches = len(self.attentions) + 1  # attention branches and the MLP
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(cond_dim, 3 * self.branches * dim))
         self.initialize_weights()
 
     def initialize_weights(self) -> None:
-        # adaLN-Zero: the modulation regressor starts at zero, so both gates are 0 and the block is
+        # adaLN-Zero: the modulation regressor starts at zero, so every gate is 0 and the block is
         # the identity; DiT found this trains best of the conditioning schemes it compared.
         nn.init.zeros_(self.modulation[-1].weight)
         nn.init.zeros_(self.modulation[-1].bias)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor, f: int, h: int, w: int) -> torch.Tensor:
-        """x: tokens `(b, f*h*w, d)` in (f h w) order; cond: `(b, cond_dim)`."""
-        shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = rearrange(
-            self.modulation(cond), "b (six d) -> six b 1 d", six=6
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, f: int, h: int, w: int,
+                rope: dict[Axis, torch.Tensor] | None = None) -> torch.Tensor:
+        """x: tokens `(b, f*h*w, d)` in (f h w) order; cond: `(b, cond_dim)`; rope: rotary angles
+        per axis, for the folded attentions that should use them."""
+        shift, scale, gate = rearrange(
+            self.modulation(cond), "b (branch three d) -> three branch b 1 d", three=3, branch=self.branches
         )
-        x = x + gate_a * self.attention(self.norm1(x) * (1 + scale_a) + shift_a, f, h, w)
-        return x + gate_m * self.mlp(self.norm2(x) * (1 + scale_m) + shift_m)
+        for i, (axis, attention) in enumerate(zip(self.axes, self.attentions)):
+            modulated = self.norm(x) * (1 + scale[i]) + shift[i]
+            if isinstance(attention, FoldedSelfAttention):
+                update = attention(modulated, f, h, w, rope=(rope or {}).get(axis))
+            else:
+                update = attention(modulated, f, h, w)
+            x = x + gate[i] * update
+        return x + gate[-1] * self.mlp(self.norm(x) * (1 + scale[-1]) + shift[-1])

@@ -36,6 +36,7 @@ from einops import rearrange
 from torch import nn
 
 from .patch import token_coordinates
+from .rope import apply_rope
 
 
 def attention(
@@ -160,11 +161,16 @@ class FoldedSelfAttention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, f: int, h: int, w: int, fused: bool = True) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, f: int, h: int, w: int, fused: bool = True,
+                rope: torch.Tensor | None = None) -> torch.Tensor:
+        """x: tokens `(b, f*h*w, d)`; `rope`: optional rotary angles `(n', d_head/2)` for the
+        positions along the fold (e.g. `rope_angles(torch.arange(f), d_head)` for a temporal fold)."""
         if x.shape[1] != f * h * w:
             raise ValueError(f"got {x.shape[1]} tokens, expected f*h*w = {f}*{h}*{w} = {f * h * w}")
         folded = fold(x, self.axis, f, h, w)  # (b', n', d)
         q, k, v = rearrange(self.qkv(folded), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        if rope is not None:  # rotate queries and keys by their positions (Su et al., 2021)
+            q, k = apply_rope(q, rope.to(q.device)), apply_rope(k, rope.to(k.device))
         attended = rearrange(attention(q, k, v, fused=fused), "b heads n d -> b n (heads d)")
         return unfold(self.out(attended), self.axis, f, h, w)
 
@@ -201,3 +207,38 @@ def attention_flops(variant: Variant, f: int, h: int, w: int, dim: int) -> int:
     """
     n = f * h * w
     return sum(8 * n * dim**2 + 4 * n * keys_per_query(axis, f, h, w) * dim for axis in VARIANT_AXES[variant])
+
+
+class SplitHeadsSelfAttention(nn.Module):
+    """One multi-head attention whose heads are shared out between axes: with axes (SPACE, TIME)
+    and 4 heads, heads 0-1 attend within each frame and heads 2-3 along time; the heads are then
+    concatenated and projected as usual (Latte's variant 4, chapter 3)."""
+
+    def __init__(self, dim: int, heads: int, axes: tuple[Axis, ...]) -> None:
+        super().__init__()
+        if dim % heads or heads % len(axes):
+            raise ValueError(f"need width {dim} divisible by {heads} heads, and heads divisible by {len(axes)} axes")
+        self.heads, self.axes = heads, axes
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, f: int, h: int, w: int, fused: bool = True) -> torch.Tensor:
+        if x.shape[1] != f * h * w:
+            raise ValueError(f"got {x.shape[1]} tokens, expected f*h*w = {f}*{h}*{w} = {f * h * w}")
+        groups = rearrange(self.qkv(x), "b n (three g heads d) -> g three b n (heads d)", three=3, g=len(self.axes),
+                           heads=self.heads // len(self.axes))
+        outputs = []
+        for axis, (q, k, v) in zip(self.axes, groups):
+            q, k, v = (rearrange(fold(t, axis, f, h, w), "b n (heads d) -> b heads n d", heads=self.heads // len(self.axes))
+                       for t in (q, k, v))
+            attended = rearrange(attention(q, k, v, fused=fused), "b heads n d -> b n (heads d)")
+            outputs.append(unfold(attended, axis, f, h, w))  # (b, f*h*w, d / groups)
+        return self.out(torch.cat(outputs, dim=-1))
+
+    def masked_reference(self, x: torch.Tensor, f: int, h: int, w: int) -> torch.Tensor:
+        """Full attention over all tokens, each head under its own axis's mask (the tests' oracle)."""
+        q, k, v = rearrange(self.qkv(x), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        per_group = self.heads // len(self.axes)
+        mask = torch.stack([axis_mask(axis, f, h, w) for axis in self.axes for _ in range(per_group)])  # (heads, n, n)
+        attended = attention(q, k, v, mask=mask.to(x.device), fused=False)
+        return self.out(rearrange(attended, "b heads n d -> b n (heads d)"))
