@@ -62,7 +62,7 @@ class AdaLNZeroBlock(nn.Module):
             modulated = self.norm(x) * (1 + scale[i]) + shift[i]
             if isinstance(attention, FoldedSelfAttention):
                 update = attention(modulated, f, h, w, rope=(rope or {}).get(axis))
-            else:
-                update = attention(modulated, f, h, w)
+            else:  # split heads: one attention over all the block's axes
+                update = attention(modulated, f, h, w, rope=rope)
             x = x + gate[i] * update
         return x + gate[-1] * self.mlp(self.norm(x) * (1 + scale[-1]) + shift[-1])

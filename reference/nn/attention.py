@@ -222,7 +222,9 @@ class SplitHeadsSelfAttention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, f: int, h: int, w: int, fused: bool = True) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, f: int, h: int, w: int, fused: bool = True,
+                rope: dict[Axis, torch.Tensor] | None = None) -> torch.Tensor:
+        """x: tokens `(b, f*h*w, d)`; `rope`: optional rotary angles per axis, as `FoldedSelfAttention` takes."""
         if x.shape[1] != f * h * w:
             raise ValueError(f"got {x.shape[1]} tokens, expected f*h*w = {f}*{h}*{w} = {f * h * w}")
         groups = rearrange(self.qkv(x), "b n (three g heads d) -> g three b n (heads d)", three=3, g=len(self.axes),
@@ -231,6 +233,8 @@ class SplitHeadsSelfAttention(nn.Module):
         for axis, (q, k, v) in zip(self.axes, groups):
             q, k, v = (rearrange(fold(t, axis, f, h, w), "b n (heads d) -> b heads n d", heads=self.heads // len(self.axes))
                        for t in (q, k, v))
+            if rope is not None and axis in rope:
+                q, k = apply_rope(q, rope[axis].to(q.device)), apply_rope(k, rope[axis].to(k.device))
             attended = rearrange(attention(q, k, v, fused=fused), "b heads n d -> b n (heads d)")
             outputs.append(unfold(attended, axis, f, h, w))  # (b, f*h*w, d / groups)
         return self.out(torch.cat(outputs, dim=-1))
