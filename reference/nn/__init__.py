@@ -2,6 +2,7 @@
 
 from .adaln import AdaLNZeroBlock
 from .attention import Axis, FoldedSelfAttention, Variant, attention, axis_mask, fold, unfold
+from .causal import CausalConv3d
 from .conv import Conv2Plus1d, Conv3d, InflatedConv, SpatialConv, TemporalConv, r2plus1d_width
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .patch import Grid, PatchEmbed, PatchUnembed, patch_grid, patchify, unpatchify
@@ -11,7 +12,7 @@ from .text import PooledCaptionEncoder, drop_captions
 __all__ = [
     "AdaLNZeroBlock",
     "Axis", "FoldedSelfAttention", "Variant", "attention", "axis_mask", "fold", "unfold",
-    "Conv2Plus1d", "Conv3d", "InflatedConv", "SpatialConv", "TemporalConv", "r2plus1d_width",
+    "CausalConv3d", "Conv2Plus1d", "Conv3d", "InflatedConv", "SpatialConv", "TemporalConv", "r2plus1d_width",
     "Grid", "PatchEmbed", "PatchUnembed", "patch_grid", "patchify", "unpatchify",
     "apply_rope", "rope_3d_angles", "rope_angles",
     "TimestepEmbedding", "sinusoidal_embedding", "PooledCaptionEncoder", "drop_captions",
