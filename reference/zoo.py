@@ -31,7 +31,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
-from .recipes import frames
+from .nn.attention import Variant
+from .recipes import frames, timesformer
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,23 @@ REGISTRY: dict[str, Entry] = {
         headline="caption_accuracy",
     ),
 }
+
+# TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
+for _task in timesformer.Task:
+    for _variant in Variant:
+        _name = f"timesformer-{_variant.value}-{_task.value}"
+        REGISTRY[_name] = Entry(
+            name=_name,
+            description=f"video classifier, {_variant.value} attention, {_task.value} task (chapter 2)",
+            recipe=timesformer.ClassifierRecipe.for_variant(_variant, _task),
+            build=timesformer.build_model,
+            loss=timesformer.make_loss,
+            generate=None,
+            evaluate=timesformer.evaluate,
+            headline="accuracy",
+            dataset=timesformer.dataset,
+            collate=timesformer.collate,
+        )
 
 
 class ZooError(RuntimeError):
