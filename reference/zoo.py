@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, timesformer
+from .recipes import frames, timesformer, vdm
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,17 @@ REGISTRY: dict[str, Entry] = {
         generate=frames.generate,
         evaluate=frames.evaluate,
         headline="caption_accuracy",
+    ),
+    "vdm-tiny": Entry(
+        name="vdm-tiny",
+        description="text-to-video VDM space-time UNet, 8x32x32, inflated from frames-tiny (chapter 2)",
+        recipe=vdm.VDMRecipe(),
+        build=vdm.build_model,
+        loss=frames.make_loss,
+        generate=frames.generate,
+        evaluate=vdm.evaluate,
+        headline="caption_accuracy",
+        initialize=vdm.initialize,
     ),
 }
 

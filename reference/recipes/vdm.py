@@ -48,7 +48,7 @@ class VDMRecipe:
         world=WorldConfig(frames=8, height=32, width=32), length=1_000_000, seed=2, holdout=HELD_OUT
     )
     train: TrainConfig = TrainConfig(
-        steps=2400, batch_size=8, lr=5e-4, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995
+        steps=1800, batch_size=8, lr=5e-4, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995
     )
     init_from: str | None = "frames-tiny"  # image model whose weights fill the spatial layers
     caption_dropout: float = 0.1
