@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -28,6 +29,9 @@ from ..diffusion import (
 from ..models.unet2d import UNet2D, UNet2DConfig
 from ..nn.text import drop_captions
 from ..train import TrainConfig
+
+if TYPE_CHECKING:  # the video recipe reuses this module's loss, sampler and generate
+    from .vdm import VDMRecipe
 
 
 class SamplerKind(str, Enum):
@@ -61,7 +65,7 @@ def build_model(recipe: FramesRecipe) -> UNet2D:
     return UNet2D(recipe.model)
 
 
-def make_loss(recipe: FramesRecipe):
+def make_loss(recipe: "FramesRecipe | VDMRecipe"):
     """The training loss: the diffusion loss on frames, with captions dropped for guidance."""
     schedule = NoiseSchedule(recipe.schedule)
 
@@ -78,7 +82,7 @@ def make_loss(recipe: FramesRecipe):
     return loss_fn
 
 
-def make_sampler(recipe: FramesRecipe, kind: SamplerKind | str | None = None, num_steps: int | None = None,
+def make_sampler(recipe: "FramesRecipe | VDMRecipe", kind: SamplerKind | str | None = None, num_steps: int | None = None,
                  eta: float = 0.0) -> DDPMSampler | DDIMSampler:
     kind = SamplerKind(kind or recipe.sampler)
     schedule = NoiseSchedule(recipe.schedule)
@@ -91,7 +95,7 @@ def make_sampler(recipe: FramesRecipe, kind: SamplerKind | str | None = None, nu
 @torch.no_grad()
 def generate(
     model: nn.Module,
-    recipe,
+    recipe: "FramesRecipe | VDMRecipe",
     prompts: list[str],
     seed: int = 0,
     sampler: DDPMSampler | DDIMSampler | None = None,
