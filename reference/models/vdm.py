@@ -36,9 +36,8 @@ from torch import nn
 from ..data.vocab import WORDS
 from ..nn.attention import attention
 from ..nn.conv import TemporalConv
-from ..nn.embeddings import TimestepEmbedding, sinusoidal_embedding
-from ..nn.text import PooledCaptionEncoder
-from .unet2d import ResBlock, SelfAttention2D, UNet2D, UNet2DConfig
+from ..nn.embeddings import sinusoidal_embedding
+from .unet2d import UNet2D, UNet2DConfig
 
 
 class ConvKind(str, Enum):
@@ -171,57 +170,25 @@ class TemporalLayers(nn.Module):
         return self.attention(x, f, independent)
 
 
-class VDMUNet(nn.Module):
+class VDMUNet(UNet2D):
     """eps/x0/v-predicting space-time UNet for videos `(b, c, f, h, w)`, conditioned on timestep and caption.
 
-    The spatial layers are `UNet2D`'s, under the same names (so `load_image_weights` takes an image
-    checkpoint), applied to every frame; `temporal_*` layers mix frames.
+    The spatial layers are `UNet2D`'s own (built by its constructor, so `load_image_weights` takes
+    an image checkpoint), applied to every frame; `temporal_*` layers, one after each spatial
+    layer, mix frames.
     """
 
+    config: VDMUNetConfig  # type: ignore[assignment]
+
     def __init__(self, config: VDMUNetConfig = VDMUNetConfig()) -> None:
-        super().__init__()
+        super().__init__(config.image_config())
         self.config = config
-        chs, g, e = config.channels, config.groups, config.embed_dim
-        self.time_embed = TimestepEmbedding(e)
-        self.caption_encoder = PooledCaptionEncoder(config.vocab_size, e)
-        self.conv_in = nn.Conv2d(config.in_channels, chs[0], 3, padding=1)
-
-        self.down_blocks = nn.ModuleList()
-        self.temporal_down = nn.ModuleList()
-        self.downsamplers = nn.ModuleList()
-        skip_channels = [chs[0]]
-        width = chs[0]
-        for level, ch in enumerate(chs):
-            for _ in range(config.blocks_per_level):
-                self.down_blocks.append(ResBlock(width, ch, e, g))
-                self.temporal_down.append(TemporalLayers(ch, config))
-                width = ch
-                skip_channels.append(width)
-            if level < len(chs) - 1:
-                self.downsamplers.append(nn.Conv2d(width, width, 3, stride=2, padding=1))
-                skip_channels.append(width)
-
-        self.mid_block1 = ResBlock(width, width, e, g)
+        width = config.channels[-1]
+        self.temporal_down = nn.ModuleList(TemporalLayers(b.conv2.out_channels, config) for b in self.down_blocks)
         self.temporal_mid1 = TemporalLayers(width, config)
-        self.mid_attention = SelfAttention2D(width, config.attention_heads, g)
         self.temporal_mid_attention = TemporalLayers(width, config)
-        self.mid_block2 = ResBlock(width, width, e, g)
         self.temporal_mid2 = TemporalLayers(width, config)
-
-        self.up_blocks = nn.ModuleList()
-        self.temporal_up = nn.ModuleList()
-        self.upsamplers = nn.ModuleList()
-        for level, ch in reversed(list(enumerate(chs))):
-            for _ in range(config.blocks_per_level + 1):
-                self.up_blocks.append(ResBlock(width + skip_channels.pop(), ch, e, g))
-                self.temporal_up.append(TemporalLayers(ch, config))
-                width = ch
-            if level > 0:
-                self.upsamplers.append(nn.Conv2d(width, width, 3, padding=1))
-
-        self.norm_out = nn.GroupNorm(g, width)
-        self.conv_out = nn.Conv2d(width, config.in_channels, 3, padding=1)
-        UNet2D.initialize_weights(self)  # type: ignore[arg-type]  # the image model's zero inits
+        self.temporal_up = nn.ModuleList(TemporalLayers(b.conv2.out_channels, config) for b in self.up_blocks)
 
     def load_image_weights(self, image_model: UNet2D) -> None:
         """Copy an image UNet into the spatial layers; the temporal layers keep their identity init."""

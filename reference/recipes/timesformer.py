@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from ..data import SHAPES, DatasetConfig, ShapesDataset, WorldConfig
 from ..data.world import MOTIONS
+from ..metrics.cost import count_flops
 from ..models.timesformer import VideoViT, VideoViTConfig
 from ..nn.attention import Variant
 from ..train import TrainConfig
@@ -118,18 +119,10 @@ def make_loss(recipe: ClassifierRecipe):
 
 
 def forward_flops(model: VideoViT) -> int:
-    """FLOPs of one clip's forward pass, counted by PyTorch's FLOP counter (matmuls and attention).
-
-    Attention runs through PyTorch's reference ("math") kernel here, whose matrix products the
-    counter sees; the fused CPU kernels would be invisible to it."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """FLOPs of one clip's forward pass, counted by PyTorch's FLOP counter (matmuls and attention)."""
     c = model.config
     clip = torch.zeros(1, c.in_channels, c.frames, c.image_size, c.image_size, device=next(model.parameters()).device)
-    with FlopCounterMode(display=False) as counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
-        model(clip)
-    return counter.get_total_flops()
+    return count_flops(lambda: model(clip))
 
 
 @torch.no_grad()
