@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, timesformer, vdm
+from .recipes import frames, latte, timesformer, vdm
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,31 @@ REGISTRY: dict[str, Entry] = {
         headline="caption_accuracy",
         initialize=vdm.initialize,
     ),
+    "latte-tiny": Entry(
+        name="latte-tiny",
+        description="text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks), 8x32x32 (chapter 3)",
+        recipe=latte.LatteRecipe(),
+        build=latte.build_model,
+        loss=frames.make_loss,
+        generate=frames.generate,
+        evaluate=latte.evaluate,
+        headline="caption_accuracy",
+    ),
 }
+
+# Latte's ablations at toy scale: one small model per row, identical budgets (chapter 3).
+for _row in latte.ABLATIONS:
+    _name = f"latte-ablation-{_row}"
+    REGISTRY[_name] = Entry(
+        name=_name,
+        description=f"Latte ablation row {_row!r} (width 64, 4 blocks; chapter 3)",
+        recipe=latte.ablation(_row),
+        build=latte.build_model,
+        loss=frames.make_loss,
+        generate=frames.generate,
+        evaluate=latte.evaluate,
+        headline="caption_accuracy",
+    )
 
 # TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
 for _task in timesformer.Task:

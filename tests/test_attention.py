@@ -113,3 +113,18 @@ def test_temporal_rope_makes_scores_depend_on_frame_offsets_only():
     shifted = layer(x, F, H, W, rope=rope_angles(torch.arange(F) + 5, 8))
     assert torch.allclose(at_zero, shifted, atol=1e-5)
     assert not torch.allclose(plain, at_zero, atol=1e-3)
+
+
+@pytest.mark.parametrize("axis", [Axis.SPACE, Axis.TIME, Axis.JOINT])
+def test_probabilities_are_what_the_layer_applies(axis):
+    """Rows sum to 1, and weighting the layer's values by them reproduces its output."""
+    from einops import rearrange
+
+    torch.manual_seed(0)
+    layer = FoldedSelfAttention(16, 2, axis)
+    x = torch.randn(2, 3 * 2 * 4, 16)
+    p = layer.probabilities(x, 3, 2, 4)
+    assert torch.allclose(p.sum(-1), torch.ones(()), atol=1e-6)
+    v = rearrange(layer.qkv(fold(x, axis, 3, 2, 4)), "b n (three heads d) -> three b heads n d", three=3, heads=2)[2]
+    rebuilt = unfold(layer.out(rearrange(p @ v, "b heads n d -> b n (heads d)")), axis, 3, 2, 4)
+    assert torch.allclose(rebuilt, layer(x, 3, 2, 4), atol=1e-5)

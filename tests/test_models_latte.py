@@ -4,8 +4,10 @@ import itertools
 
 import pytest
 import torch
+from einops import rearrange
 
 from reference.models.latte import FramePosition, Latte, LatteConfig, LatteVariant, PatchKind, block_axes
+from reference.nn.adaln import AdaLNZeroBlock
 from reference.nn.attention import Axis
 from tests.conftest import check_model_contract
 
@@ -75,3 +77,53 @@ def test_bad_inputs_raise():
         model(torch.randn(1, 3, 3, 16, 16), torch.tensor([1]), torch.ones(1, 3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"\(b, c, f, h, w\)"):
         model(torch.randn(1, 3, 16, 16), torch.tensor([1]), torch.ones(1, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize("axis", [Axis.SPACE, Axis.TIME], ids=["spatial", "temporal"])
+def test_block_matches_diffusers_latte_block(axis):
+    """Oracle: one spatial and one temporal block of diffusers' `LatteTransformer3DModel`, weights copied.
+
+    Comparable part: the block's attention, MLP, norm and the shift/scale/gate arithmetic. Not
+    comparable, so neutralised: diffusers' Latte (the text-to-video release) regresses the six
+    modulation vectors once for all blocks (PixArt-alpha's adaLN-single) plus a learnt per-block
+    table, where we regress them per block (DiT); we feed it our block's vectors and zero its table.
+    Its spatial blocks also cross-attend to T5 tokens, where ours read a pooled caption through
+    adaLN; we zero that cross-attention's output projection.
+    """
+    latte_3d = pytest.importorskip("diffusers.models.transformers.latte_transformer_3d", reason="diffusers is the oracle")
+    b, f, h, w, d, heads = 2, 4, 3, 3, 16, 2
+    reference = latte_3d.LatteTransformer3DModel(
+        num_attention_heads=heads, attention_head_dim=d // heads, in_channels=3, num_layers=1, cross_attention_dim=d,
+        attention_bias=True, sample_size=6, patch_size=2, activation_fn="gelu-approximate", norm_type="ada_norm_single",
+        norm_elementwise_affine=False, norm_eps=1e-6, caption_channels=8, video_length=f,
+    ).eval()
+    theirs = (reference.transformer_blocks if axis is Axis.SPACE else reference.temporal_transformer_blocks)[0]
+    ours = AdaLNZeroBlock(d, heads, axis, cond_dim=d)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        attention = ours.attentions[0]
+        attention.qkv.weight.copy_(torch.cat([theirs.attn1.to_q.weight, theirs.attn1.to_k.weight, theirs.attn1.to_v.weight]))
+        attention.qkv.bias.copy_(torch.cat([theirs.attn1.to_q.bias, theirs.attn1.to_k.bias, theirs.attn1.to_v.bias]))
+        attention.out.load_state_dict(theirs.attn1.to_out[0].state_dict())
+        ours.mlp[0].load_state_dict(theirs.ff.net[0].proj.state_dict())
+        ours.mlp[2].load_state_dict(theirs.ff.net[2].state_dict())
+        ours.modulation[-1].weight.normal_(std=0.3)  # a trained-looking regressor, so gates are not zero
+        ours.modulation[-1].bias.normal_(std=0.3)
+        theirs.scale_shift_table.zero_()
+        if theirs.attn2 is not None:
+            theirs.attn2.to_out[0].weight.zero_()
+            theirs.attn2.to_out[0].bias.zero_()
+    x = torch.randn(b, f * h * w, d)  # (b, n, d) in (f h w) order
+    cond = torch.randn(b, d)
+    with torch.no_grad():
+        modulation = ours.modulation(cond)  # (b, 6d): shift, scale, gate of attention, then of the MLP
+        expected = ours(x, cond, f, h, w)
+        if axis is Axis.SPACE:
+            folded = rearrange(x, "b (f n) d -> (b f) n d", f=f)
+            out = theirs(folded, encoder_hidden_states=torch.randn(b * f, 5, d), timestep=modulation.repeat_interleave(f, 0))
+            out = rearrange(out, "(b f) n d -> b (f n) d", b=b)
+        else:
+            folded = rearrange(x, "b (f n) d -> (b n) f d", f=f)
+            out = theirs(folded, timestep=modulation.repeat_interleave(h * w, 0))
+            out = rearrange(out, "(b n) f d -> b (f n) d", b=b)
+    assert torch.allclose(out, expected, atol=1e-5)

@@ -154,7 +154,7 @@ def test_variants_that_mix_frames_learn_motion():
 @pytest.fixture
 def video_zoo(tmp_path, monkeypatch):
     """A temporary zoo: a tiny image model, a tiny VDM inflated from it, and a tiny classifier."""
-    from reference.recipes import timesformer, vdm
+    from reference.recipes import latte, timesformer, vdm
 
     image = dataclasses.replace(
         frames.FramesRecipe.tiny(), data=DatasetConfig(world=WorldConfig(frames=1, height=16, width=16), length=64)
@@ -165,6 +165,8 @@ def video_zoo(tmp_path, monkeypatch):
                                         recipe=dataclasses.replace(vdm.VDMRecipe.tiny(), init_from="frames-test")),
         "classifier-test": dataclasses.replace(zoo.REGISTRY["timesformer-divided-motion"], name="classifier-test",
                                                recipe=timesformer.ClassifierRecipe.tiny()),
+        "latte-test": dataclasses.replace(zoo.REGISTRY["latte-tiny"], name="latte-test",
+                                          recipe=latte.LatteRecipe.tiny(patch_kind=latte.PatchKind.TUBELET)),
     }
     monkeypatch.setattr(zoo, "REGISTRY", entries)
     monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
@@ -188,6 +190,12 @@ def test_video_models_train_through_the_zoo(video_zoo):
                      "--out", str(out), "--device", "cpu"]) == 0
     assert np.load(out)["videos"].shape == (2, 3, 4, 16, 16)
     assert zoo.main(["sample", "classifier-test", "--prompt", "a red circle", "--out", str(out)]) == 2
+    latte_card = zoo.card("latte-test")
+    assert 0.0 <= latte_card["metrics"]["caption_accuracy"] <= 1.0
+    assert latte_card["metrics"]["flops_per_clip"] > 0 and latte_card["recipe"]["model"]["patch_kind"] == "tubelet"
+    assert zoo.main(["sample", "latte-test", "--prompt", "a red circle moving left", "--n", "2",
+                     "--out", str(out), "--device", "cpu"]) == 0
+    assert np.load(out)["videos"].shape == (2, 3, 4, 16, 16)
 
 
 
@@ -216,3 +224,61 @@ def test_vdm_tiny_draws_the_held_out_object():
                              sampler=frames.make_sampler(recipe, num_steps=10))
     scores = caption_accuracy(videos, prompts)
     assert scores.colour >= 0.9 and scores.shape >= 0.75
+
+
+def test_latte_ablation_rows_change_one_thing_at_one_budget():
+    """Latte's ablations compare like with like: each row differs from the base in exactly the
+    field it names, and shares its data, steps, batch, learning rate and seed."""
+    from reference.recipes import latte
+
+    base = zoo.card("latte-ablation-variant1")
+    for row, change in latte.ABLATIONS.items():
+        card = zoo.card(f"latte-ablation-{row}")
+        assert card["recipe"]["train"] == base["recipe"]["train"] and card["recipe"]["data"] == base["recipe"]["data"]
+        assert card["steps"] == card["recipe"]["train"]["steps"] and card["metrics"]["eval_samples"] == 256
+        differs = {k for k, v in card["recipe"]["model"].items() if v != base["recipe"]["model"][k]}
+        assert differs == set(change), row
+    with pytest.raises(ValueError, match="unknown ablation row"):
+        latte.ablation("variant5")
+
+
+def test_latte_ablation_costs_follow_the_design():
+    """Variants 1, 2, 4 have equal parameters and FLOPs, variant 3 more; tubelets halve the FLOPs.
+    The cards' FLOPs are recounted on the shipped weights for one row."""
+    from reference.recipes import latte
+
+    cards = {row: zoo.card(f"latte-ablation-{row}") for row in latte.ABLATIONS}
+    flops = {row: c["metrics"]["flops_per_clip"] for row, c in cards.items()}
+    params = {row: c["parameters"] for row, c in cards.items()}
+    assert params["variant1"] == params["variant2"] == params["variant4"] == params["rope"] < params["variant3"]
+    assert flops["variant1"] == flops["variant2"] == flops["rope"] < flops["variant3"]
+    assert abs(flops["variant4"] - flops["variant1"]) / flops["variant1"] < 0.01
+    assert 0.45 < flops["tubelet"] / flops["variant1"] < 0.55
+    spec = zoo.REGISTRY["latte-ablation-tubelet"]
+    assert latte.forward_flops(zoo.load("latte-ablation-tubelet", "cpu"), spec.recipe) == flops["tubelet"]
+
+
+
+def test_tubelets_lose_to_uniform_patches_at_one_budget():
+    """Latte's finding, reproduced at toy scale: compressing frames into tubelets costs quality
+    (held-out loss and flicker), though it halves the FLOPs."""
+    uniform, tubelet = zoo.card("latte-ablation-variant1")["metrics"], zoo.card("latte-ablation-tubelet")["metrics"]
+    assert tubelet["held_out_loss"] > 2 * uniform["held_out_loss"]
+    assert tubelet["flicker"] > 2 * uniform["flicker"]
+
+
+def test_latte_tiny_card_is_measured_on_held_out_prompts():
+    from reference.recipes import latte, vdm
+
+    card = zoo.card("latte-tiny")
+    recipe = zoo.REGISTRY["latte-tiny"].recipe
+    assert card["metrics"]["eval_samples"] == 256 and card["steps"] == recipe.train.steps
+    assert {tuple(c) for c in card["recipe"]["data"]["holdout"]} == set(vdm.HELD_OUT)
+    # About as many parameters as chapter 2's UNet, so the chapter compares like with like.
+    assert abs(card["parameters"] / zoo.card("vdm-tiny")["parameters"] - 1) < 0.03
+    # What the CPU run learnt: every colour, and clips that hold together over time.
+    assert card["metrics"]["colour_accuracy"] >= 0.9
+    assert card["metrics"]["persistence"] >= 0.9 and card["metrics"]["flicker"] < 0.012
+    # The held-out loss is recomputed on the shipped weights, on other clips.
+    recomputed = latte.held_out_loss(zoo.load("latte-tiny", "cpu"), recipe, clips_per_prompt=4, seed=500)
+    assert abs(recomputed - card["metrics"]["held_out_loss"]) < 0.01

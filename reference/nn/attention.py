@@ -174,6 +174,15 @@ class FoldedSelfAttention(nn.Module):
         attended = rearrange(attention(q, k, v, fused=fused), "b heads n d -> b n (heads d)")
         return unfold(self.out(attended), self.axis, f, h, w)
 
+    def probabilities(self, x: torch.Tensor, f: int, h: int, w: int, rope: torch.Tensor | None = None) -> torch.Tensor:
+        """The softmax weights `(b', heads, n', n')` this layer computes on tokens x, one row per
+        query of each fold: what it looks at (chapter 3 measures how focused they are)."""
+        folded = fold(x, self.axis, f, h, w)
+        q, k, _ = rearrange(self.qkv(folded), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        if rope is not None:
+            q, k = apply_rope(q, rope.to(q.device)), apply_rope(k, rope.to(k.device))
+        return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-1)
+
     def masked_reference(self, x: torch.Tensor, f: int, h: int, w: int) -> torch.Tensor:
         """The same layer as full attention over all tokens under `axis_mask` (the tests' oracle)."""
         q, k, v = rearrange(self.qkv(x), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)

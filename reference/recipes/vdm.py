@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -23,6 +24,9 @@ from ..diffusion import Parameterisation, ScheduleConfig
 from ..models.vdm import ConvKind, TemporalPosition, VDMUNet, VDMUNetConfig
 from ..train import TrainConfig
 from .frames import SamplerKind, generate
+
+if TYPE_CHECKING:  # chapter 3's recipe is measured by the same judge
+    from .latte import LatteRecipe
 
 Combination = tuple[str, str, str]
 
@@ -95,8 +99,8 @@ def eval_prompts(n: int, combinations: tuple[Combination, ...] = HELD_OUT) -> li
     return [prompt(c) for c in itertools.islice(itertools.cycle(combinations), n)]
 
 
-def evaluate(model: nn.Module, recipe: VDMRecipe) -> dict[str, float | int | str]:
-    """Caption accuracy by the judge on `eval_samples` videos of held-out prompts."""
+def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, float | int | str]:
+    """Caption accuracy by the judge on `eval_samples` videos of held-out prompts (any text-to-video recipe)."""
     from ..metrics.judge import caption_accuracy
 
     prompts = eval_prompts(recipe.eval_samples, recipe.data.holdout or HELD_OUT)
