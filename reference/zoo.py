@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, latte, timesformer, vdm
+from .recipes import frames, latte, timesformer, vae, vdm
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ class Entry:
     recipe: Any  # a frozen recipe dataclass
     build: Callable[[Any], nn.Module]
     loss: Callable[[Any], Callable]
-    generate: Callable[..., torch.Tensor] | None  # (model, recipe, prompts, seed=...) -> (n, c, f, h, w); None: a classifier
+    generate: Callable[..., torch.Tensor] | None  # (model, recipe, prompts, seed=...) -> (n, c, f, h, w); None: nothing to sample (a classifier or an autoencoder)
     evaluate: Callable[[nn.Module, Any], dict]
     headline: str  # the metric `list` shows
     dataset: Callable[[Any], Dataset] = lambda recipe: ShapesDataset(recipe.data)
@@ -92,6 +92,17 @@ REGISTRY: dict[str, Entry] = {
         headline="caption_accuracy",
     ),
 }
+
+REGISTRY["vae-causal-tiny"] = Entry(
+    name="vae-causal-tiny",
+    description="CogVideoX-style 3D causal VAE: 9x32x32 clips to 3x8x8x4 latents (chapter 5)",
+    recipe=vae.CausalVAERecipe(),
+    build=vae.build_model,
+    loss=vae.make_loss,
+    generate=None,
+    evaluate=vae.evaluate,
+    headline="psnr",
+)
 
 # Latte's ablations at toy scale: one small model per row, identical budgets (chapter 3).
 for _row in latte.ABLATIONS:
@@ -285,7 +296,7 @@ def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device:
 
     spec = entry(name)
     if spec.generate is None:
-        raise ValueError(f"{name} is a classifier: it has nothing to sample")
+        raise ValueError(f"{name} generates nothing from a prompt (it is a classifier or an autoencoder)")
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
     model = load(name, device)

@@ -24,7 +24,8 @@ from ..train import TrainConfig
 
 @dataclass(frozen=True)
 class CausalVAERecipe:
-    model: CausalVAEConfig = CausalVAEConfig()  # spatial factor 4, temporal factor 4, 4 latent channels
+    # Spatial factor 4, temporal factor 4, 4 latent channels; narrow first level: 0.46 s/step on the 2-core CPU.
+    model: CausalVAEConfig = CausalVAEConfig(channels=(16, 32, 64))
     data: DatasetConfig = DatasetConfig(world=WorldConfig(frames=9, height=32, width=32), length=1_000_000, seed=6)
     train: TrainConfig = TrainConfig(
         steps=3000, batch_size=8, lr=1e-3, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995
