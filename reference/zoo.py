@@ -59,64 +59,43 @@ class Entry:
     initialize: Callable[[nn.Module, Any], dict | None] | None = None
 
 
+def _captioned_diffusion(name: str, description: str, recipe: Any, build: Callable[[Any], nn.Module],
+                   evaluate: Callable[[nn.Module, Any], dict], **more: Any) -> Entry:
+    """A caption-conditioned diffusion model: chapter 0's loss and sampler, the judge's headline."""
+    return Entry(name=name, description=description, recipe=recipe, build=build, loss=frames.make_loss,
+                 generate=frames.generate, evaluate=evaluate, headline="caption_accuracy", **more)
+
+
 REGISTRY: dict[str, Entry] = {
-    "frames-tiny": Entry(
-        name="frames-tiny",
-        description="caption-conditioned image diffusion UNet on 32x32 toy frames (chapter 0)",
-        recipe=frames.FramesRecipe(),
-        build=frames.build_model,
-        loss=frames.make_loss,
-        generate=frames.generate,
-        evaluate=frames.evaluate,
-        headline="caption_accuracy",
+    "frames-tiny": _captioned_diffusion(
+        "frames-tiny", "caption-conditioned image diffusion UNet on 32x32 toy frames (chapter 0)",
+        frames.FramesRecipe(), frames.build_model, frames.evaluate,
     ),
-    "vdm-tiny": Entry(
-        name="vdm-tiny",
-        description="text-to-video VDM space-time UNet, 8x32x32, inflated from frames-tiny (chapter 2)",
-        recipe=vdm.VDMRecipe(),
-        build=vdm.build_model,
-        loss=frames.make_loss,
-        generate=frames.generate,
-        evaluate=vdm.evaluate,
-        headline="caption_accuracy",
-        initialize=vdm.initialize,
+    "vdm-tiny": _captioned_diffusion(
+        "vdm-tiny", "text-to-video VDM space-time UNet, 8x32x32, inflated from frames-tiny (chapter 2)",
+        vdm.VDMRecipe(), vdm.build_model, vdm.evaluate, initialize=vdm.initialize,
     ),
-    "latte-tiny": Entry(
-        name="latte-tiny",
-        description="text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks), 8x32x32 (chapter 3)",
-        recipe=latte.LatteRecipe(),
-        build=latte.build_model,
-        loss=frames.make_loss,
-        generate=frames.generate,
-        evaluate=latte.evaluate,
-        headline="caption_accuracy",
+    "latte-tiny": _captioned_diffusion(
+        "latte-tiny", "text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks), 8x32x32 (chapter 3)",
+        latte.LatteRecipe(), latte.build_model, latte.evaluate,
+    ),
+    "vae-causal-tiny": Entry(
+        name="vae-causal-tiny",
+        description="CogVideoX-style 3D causal VAE: 9x32x32 clips to 3x8x8x4 latents (chapter 5)",
+        recipe=vae.CausalVAERecipe(),
+        build=vae.build_model,
+        loss=vae.make_loss,
+        generate=None,
+        evaluate=vae.evaluate,
+        headline="psnr",
     ),
 }
-
-REGISTRY["vae-causal-tiny"] = Entry(
-    name="vae-causal-tiny",
-    description="CogVideoX-style 3D causal VAE: 9x32x32 clips to 3x8x8x4 latents (chapter 5)",
-    recipe=vae.CausalVAERecipe(),
-    build=vae.build_model,
-    loss=vae.make_loss,
-    generate=None,
-    evaluate=vae.evaluate,
-    headline="psnr",
-)
 
 # Latte's ablations at toy scale: one small model per row, identical budgets (chapter 3).
 for _row in latte.ABLATIONS:
     _name = f"latte-ablation-{_row}"
-    REGISTRY[_name] = Entry(
-        name=_name,
-        description=f"Latte ablation row {_row!r} (width 64, 4 blocks; chapter 3)",
-        recipe=latte.ablation(_row),
-        build=latte.build_model,
-        loss=frames.make_loss,
-        generate=frames.generate,
-        evaluate=latte.evaluate,
-        headline="caption_accuracy",
-    )
+    REGISTRY[_name] = _captioned_diffusion(_name, f"Latte ablation row {_row!r} (width 64, 4 blocks; chapter 3)",
+                                     latte.ablation(_row), latte.build_model, latte.evaluate)
 
 # TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
 for _task in timesformer.Task:

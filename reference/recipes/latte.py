@@ -27,12 +27,12 @@ from ..diffusion import NoiseSchedule, Parameterisation, ScheduleConfig, q_sampl
 from ..metrics.cost import count_flops
 from ..models.latte import FramePosition, Latte, LatteConfig, LatteVariant, PatchKind
 from ..train import TrainConfig
+from . import vdm
 from .frames import SamplerKind
+from .vdm import HELD_OUT, prompt
 
 if TYPE_CHECKING:
     from .vdm import VDMRecipe
-from . import vdm
-from .vdm import HELD_OUT, prompt
 
 
 @dataclass(frozen=True)
@@ -94,15 +94,14 @@ def build_model(recipe: LatteRecipe) -> Latte:
     return Latte(recipe.model)
 
 
-def forward_flops(model: nn.Module, recipe: LatteRecipe) -> int:
+def forward_flops(model: nn.Module, recipe: "LatteRecipe | VDMRecipe") -> int:
     """FLOPs of one denoiser call on one clip of the recipe's size (PyTorch's counter)."""
     world = recipe.data.world
     device = next(model.parameters()).device
     x = torch.zeros(1, recipe.model.in_channels, world.frames, world.height, world.width, device=device)
     t = torch.zeros(1, dtype=torch.long, device=device)
     tokens = torch.zeros(1, 6, dtype=torch.long, device=device)
-    with torch.no_grad():
-        return count_flops(lambda: model(x, t, tokens))
+    return count_flops(lambda: model(x, t, tokens))
 
 
 @torch.no_grad()

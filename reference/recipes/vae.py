@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from einops import rearrange
 from torch import nn
 
-from ..data import Batch, DatasetConfig, WorldConfig
+from ..data import Batch, DatasetConfig, ShapesDataset, WorldConfig, collate
 from ..metrics.judge import caption_accuracy
 from ..metrics.quality import psnr, ssim
 from ..models.vae_causal import CausalVAE, CausalVAEConfig
@@ -69,16 +70,16 @@ def reconstruct(model: CausalVAE, videos: torch.Tensor, batch_size: int = 16) ->
     return torch.cat(out)
 
 
+@torch.no_grad()
 def evaluate(model: CausalVAE, recipe: CausalVAERecipe) -> dict[str, float | int | str]:
     """PSNR and SSIM per frame, first-frame PSNR, flicker and whether the judge still reads the
     motion, on `eval_clips` clips the training never saw."""
-    from ..data import ShapesDataset, collate
-
     clips = ShapesDataset(DatasetConfig(world=recipe.data.world, length=recipe.eval_clips, seed=recipe.eval_seed))
     batch = collate([clips[i] for i in range(recipe.eval_clips)])
     videos = batch.video
     recon = reconstruct(model, videos)
-    per_frame = psnr(recon.transpose(1, 2).flatten(0, 1), videos.transpose(1, 2).flatten(0, 1))  # (n*f,)
+    as_frames = lambda v: rearrange(v, "b c f h w -> (b f) c h w")  # noqa: E731
+    per_frame = psnr(as_frames(recon), as_frames(videos))  # (b*f,)
     original = caption_accuracy(videos, batch.caption)
     judged = caption_accuracy(recon, batch.caption)
     latent = model.encode(videos[:1].to(next(model.parameters()).device))[0]
