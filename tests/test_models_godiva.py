@@ -74,3 +74,35 @@ def test_sparse_masks_cost_grows_slower_than_full_attention():
     for f in (2, 4, 8):
         sparse = sum(pairs(a, f) for a in (SparseAxis.TEMPORAL, SparseAxis.ROW, SparseAxis.COLUMN)) / 3
         assert sparse < pairs(SparseAxis.FULL, f) / (2 * f)
+
+
+def test_prior_is_causal_in_generation_order():
+    """Changing the token at position q changes no prediction at positions <= q."""
+    from reference.models.godiva import GodivaPrior, PriorConfig
+
+    torch.manual_seed(0)
+    model = GodivaPrior(PriorConfig.tiny()).eval()
+    tokens = torch.randint(0, 8, (1, 2, 2, 3))
+    caption = torch.randint(1, 19, (1, 5))
+    with torch.no_grad():
+        base = model(tokens, caption).flatten(1, 3)  # (1, n, K)
+        for q in range(12):
+            changed = tokens.clone().view(1, -1)
+            changed[0, q] = (changed[0, q] + 1) % 8
+            out = model(changed.view(1, 2, 2, 3), caption).flatten(1, 3)
+            assert torch.allclose(out[:, : q + 1], base[:, : q + 1], atol=1e-5), q
+
+
+def test_prior_loss_and_sampling():
+    from reference.models.godiva import GodivaPrior, PriorConfig
+
+    torch.manual_seed(0)
+    model = GodivaPrior(PriorConfig.tiny()).eval()
+    tokens = torch.randint(0, 8, (3, 2, 2, 3))
+    caption = torch.randint(1, 19, (3, 5))
+    assert model.loss(tokens, caption).item() == pytest.approx(torch.log(torch.tensor(8.0)).item(), abs=0.5)
+    a = model.sample(caption, torch.Generator().manual_seed(1))
+    b = model.sample(caption, torch.Generator().manual_seed(1))
+    assert a.shape == (3, 2, 2, 3) and torch.equal(a, b) and a.max() < 8
+    with pytest.raises(ValueError, match="expected token grids"):
+        model(torch.zeros(1, 2, 2, 2, dtype=torch.long), caption[:1])

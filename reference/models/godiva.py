@@ -37,6 +37,8 @@ from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 
+from ..data.vocab import WORDS
+
 
 # -- the VQ-VAE ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -205,3 +207,99 @@ def receptive_field(axes: list[SparseAxis], f: int, h: int, w: int) -> torch.Ten
         mask = sparse_mask(axis, f, h, w).float()
         reach = (mask @ reach.float()) > 0
     return reach
+
+
+# -- the autoregressive prior ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PriorConfig:
+    codebook_size: int = 64
+    grid: tuple[int, int, int] = (8, 8, 8)  # (f, h, w) tokens of a clip
+    dim: int = 128
+    heads: int = 4
+    depth: int = 6  # layers cycle temporal, row, column (GODIVA) unless `axes` says otherwise
+    axes: tuple[SparseAxis, ...] = (SparseAxis.TEMPORAL, SparseAxis.ROW, SparseAxis.COLUMN)
+    vocab_size: int = len(WORDS)  # caption words
+
+    @classmethod
+    def tiny(cls) -> "PriorConfig":
+        return cls(codebook_size=8, grid=(2, 2, 3), dim=16, heads=2, depth=3)
+
+    def layer_axes(self) -> list[SparseAxis]:
+        return [self.axes[k % len(self.axes)] for k in range(self.depth)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SparseBlock(nn.Module):
+    """Pre-norm transformer block whose attention is restricted by a fixed mask."""
+
+    def __init__(self, dim: int, heads: int, mask: torch.Tensor) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv, self.out = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[1]
+        q, k, v = rearrange(self.qkv(self.norm1(x)), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask[:n, :n])
+        x = x + self.out(rearrange(attended, "b heads n d -> b n (heads d)"))
+        return x + self.mlp(self.norm2(x))
+
+
+class GodivaPrior(nn.Module):
+    """Token grids `(b, f, h, w)` and captions `(b, m)` -> logits `(b, f, h, w, K)` for each token
+    given the tokens before it (inputs shifted right by one, a start token first)."""
+
+    def __init__(self, config: PriorConfig = PriorConfig()) -> None:
+        super().__init__()
+        from ..nn.text import PooledCaptionEncoder
+
+        self.config = config
+        f, h, w = config.grid
+        self.token = nn.Embedding(config.codebook_size, config.dim)
+        self.start = nn.Parameter(torch.zeros(config.dim))
+        self.frame, self.row, self.column = (nn.Embedding(n, config.dim) for n in (f, h, w))
+        self.caption = PooledCaptionEncoder(config.vocab_size, config.dim)
+        self.blocks = nn.ModuleList(SparseBlock(config.dim, config.heads, sparse_mask(axis, f, h, w))
+                                    for axis in config.layer_axes())
+        self.norm = nn.LayerNorm(config.dim)
+        self.head = nn.Linear(config.dim, config.codebook_size)
+        pos = positions(f, h, w)
+        self.register_buffer("pos", pos, persistent=False)
+
+    def forward(self, tokens: torch.Tensor, caption: torch.Tensor) -> torch.Tensor:
+        if tokens.shape[1:] != self.config.grid:
+            raise ValueError(f"expected token grids (b, {', '.join(map(str, self.config.grid))}), got {tuple(tokens.shape)}")
+        b = tokens.shape[0]
+        sequence = self.token(rearrange(tokens, "b f h w -> b (f h w)"))  # (b, n, d)
+        shifted = torch.cat([self.start.expand(b, 1, -1), sequence[:, :-1]], dim=1)  # position p holds token p-1
+        x = shifted + self.frame(self.pos[:, 0]) + self.row(self.pos[:, 1]) + self.column(self.pos[:, 2])
+        x = x + self.caption(caption)[:, None]
+        for block in self.blocks:
+            x = block(x)
+        f, h, w = self.config.grid
+        return rearrange(self.head(self.norm(x)), "b (f h w) k -> b f h w k", f=f, h=h, w=w)
+
+    def loss(self, tokens: torch.Tensor, caption: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of every token given the ones before it (nats per token)."""
+        return F.cross_entropy(rearrange(self(tokens, caption), "b f h w k -> (b f h w) k"), tokens.flatten())
+
+    @torch.no_grad()
+    def sample(self, caption: torch.Tensor, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> torch.Tensor:
+        """Token grids `(b, f, h, w)`, one token at a time in generation order."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        b = caption.shape[0]
+        f, h, w = self.config.grid
+        tokens = torch.zeros(b, f, h, w, dtype=torch.long, device=caption.device)
+        flat = tokens.view(b, -1)  # shares storage with tokens
+        for p in range(f * h * w):
+            logits = rearrange(self(tokens, caption), "b f h w k -> b (f h w) k")[:, p] / temperature
+            probs = F.softmax(logits.float(), dim=-1).cpu()
+            flat[:, p] = torch.multinomial(probs, 1, generator=generator)[:, 0].to(caption.device)
+        return tokens
