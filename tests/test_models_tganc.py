@@ -84,3 +84,16 @@ def test_bad_configs_and_batches_raise():
         TGANCConfig(discriminators=())
     with pytest.raises(ValueError, match="at least 2"):
         mismatch(torch.ones(1, 4, dtype=torch.long))
+
+
+def test_frozen_generator_loss_reaches_the_generator_only():
+    torch.manual_seed(0)
+    model = TGANC(TGANCConfig.tiny())
+    tokens = Tokenizer().encode_batch(PROMPTS)
+    fake = model.generate(tokens, torch.randn(3, 8))
+    frozen = generator_loss(model, fake, tokens, frozen=True)
+    plain = generator_loss(model, fake, tokens)
+    assert all(torch.allclose(frozen[k], plain[k]) for k in plain)  # same value
+    sum(frozen.values()).backward()
+    assert all(p.grad is None for p in model.discriminator_parameters())
+    assert all(p.grad is not None for p in model.generator.parameters())

@@ -225,10 +225,21 @@ def discriminator_loss(model: TGANC, real: torch.Tensor, fake: torch.Tensor, tok
     return losses
 
 
-def generator_loss(model: TGANC, fake: torch.Tensor, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Each discriminator should call the generated clip, with its caption, real."""
-    sentence = model.critic_text(tokens)
-    return {name: _bce(critic(fake, sentence), True) for name, critic in model.critics.items()}
+def generator_loss(model: TGANC, fake: torch.Tensor, tokens: torch.Tensor, frozen: bool = False) -> dict[str, torch.Tensor]:
+    """Each discriminator should call the generated clip, with its caption, real.
+
+    `frozen=True` reads the discriminators through detached copies of their weights, so the loss's
+    gradient reaches the generator only: generator and discriminator losses can then be summed and
+    stepped together (simultaneous updates) by one optimiser, in the book's one training loop."""
+
+    def run(module: nn.Module, *args: torch.Tensor) -> torch.Tensor:
+        if not frozen:
+            return module(*args)
+        detached = {name: p.detach() for name, p in module.named_parameters()}
+        return torch.func.functional_call(module, detached, args)
+
+    sentence = run(model.critic_text, tokens)
+    return {name: _bce(run(critic, fake, sentence), True) for name, critic in model.critics.items()}
 
 
 def mismatch(tokens: torch.Tensor) -> torch.Tensor:
