@@ -144,7 +144,10 @@ def train(
     torch.manual_seed(config.seed)  # same initial weights on every rank
     model = model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # A model may ask for parameter groups with their own learning rates (e.g. pretrained layers
+    # fine-tuned slower than new ones); the schedule scales every group alike.
+    groups = model.parameter_groups(config.lr) if hasattr(model, "parameter_groups") else model.parameters()
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     # Each rank draws its own batches and noise: seed + rank.
     batch_rng = torch.Generator().manual_seed(config.seed * 1000 + ddp.rank)

@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, latte, timesformer, vae, vdm
+from .recipes import frames, latent, latte, timesformer, vae, vdm, videovae
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,40 @@ REGISTRY: dict[str, Entry] = {
         evaluate=vae.evaluate,
         headline="psnr",
     ),
+    "vae-frame-tiny": Entry(
+        name="vae-frame-tiny",
+        description="image (frame) KL-VAE: 32x32 frames to 8x8x4 latents, applied frame by frame to video (chapter 5)",
+        recipe=videovae.FRAME, build=videovae.build_model, loss=vae.make_loss, generate=None,
+        evaluate=videovae.evaluate, headline="psnr",
+    ),
+    "vae-video-decoder-tiny": Entry(
+        name="vae-video-decoder-tiny",
+        description="MagicVideo-style video decoder: vae-frame-tiny + temporal layers, encoder frozen (chapter 5)",
+        recipe=videovae.VIDEO_DECODER, build=videovae.build_model, loss=vae.make_loss, generate=None,
+        evaluate=videovae.evaluate, headline="psnr", initialize=videovae.initialize,
+    ),
+    "latent-frames-tiny": Entry(
+        name="latent-frames-tiny",
+        description="caption-conditioned image diffusion UNet on vae-frame-tiny's 8x8x4 frame latents (chapter 5)",
+        recipe=latent.LATENT_FRAMES, build=latent.build_model, loss=latent.make_loss, generate=latent.generate,
+        evaluate=latent.evaluate, headline="caption_accuracy", initialize=latent.initialize,
+    ),
+    "latent-t2v-tiny": Entry(
+        name="latent-t2v-tiny",
+        description="text-to-video diffusion in vae-frame-tiny's latents (8x8x8x4), inflated from latent-frames-tiny (chapter 5)",
+        recipe=latent.LatentT2VRecipe(), build=latent.build_model, loss=latent.make_loss, generate=latent.generate,
+        evaluate=latent.evaluate, headline="caption_accuracy", initialize=latent.initialize,
+    ),
 }
+
+# VideoVAE's three designs at one compression, 8x32x32 clips to 4x8x8x4 latents (chapter 5).
+for _design, _recipe in videovae.DESIGNS.items():
+    _name = f"videovae-{_design.value}-tiny"
+    REGISTRY[_name] = Entry(
+        name=_name, description=f"VideoVAE {_design.value} space-time compression, 24x (chapter 5)",
+        recipe=_recipe, build=videovae.build_model, loss=vae.make_loss, generate=None,
+        evaluate=videovae.evaluate, headline="psnr", initialize=videovae.initialize,
+    )
 
 # Latte's ablations at toy scale: one small model per row, identical budgets (chapter 3).
 for _row in latte.ABLATIONS:

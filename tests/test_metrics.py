@@ -84,3 +84,47 @@ def test_psnr_and_ssim():
     assert (psnr(noisier, x) < psnr(noisy, x)).all() and (ssim(noisier, x) < ssim(noisy, x)).all()
     with pytest.raises(ValueError, match="shapes differ"):
         psnr(x, x[:1])
+
+
+def test_flicker_per_step_is_the_flicker_score_spread_over_steps():
+    from reference.data import render, scene_from_attributes
+    from reference.metrics import flicker_per_step, judge
+
+    clip = render(scene_from_attributes([("red", "circle", "right")], seed=0))[None]  # (1, c, f, h, w)
+    assert torch.allclose(flicker_per_step(clip), torch.zeros(1, clip.shape[2] - 1), atol=1e-3)  # rendered: ~none
+    noisy = clip.clone()
+    noisy[:, :, 3] += 0.2  # one brighter frame: the steps into and out of it flicker
+    steps = flicker_per_step(noisy)[0]
+    assert steps[2] > 0.05 and steps[3] > 0.05 and steps[[0, 1, 4, 5, 6]].max() < 1e-3
+    assert steps.mean().item() == pytest.approx(judge(noisy)[0].flicker, rel=0.02)  # pooled vs per-step background
+    with pytest.raises(ValueError, match="f >= 2"):
+        flicker_per_step(clip[:, :, :1])
+
+
+def test_motion_psnr_scores_what_moves():
+    from reference.metrics import motion_psnr
+
+    clip = render(scene_from_attributes([("red", "circle", "right")], seed=0))[None]
+    assert motion_psnr(clip, clip).item() > 100  # identical: no error
+    offset = clip + 0.1  # a constant error on every frame leaves the differences exact
+    assert motion_psnr(offset, clip).item() > 100 and psnr(offset, clip).item() < 30
+    frozen = clip[:, :, :1].expand_as(clip)  # the first frame held: right picture, no motion
+    assert motion_psnr(frozen, clip).item() < 25
+    with pytest.raises(ValueError, match="f >= 2"):
+        motion_psnr(clip[:, :, :1], clip[:, :, :1])
+
+
+def test_layout_spread_sees_collapse():
+    from reference.metrics.diversity import layout_spread
+
+    prompts = ["a red circle moving left"] * 8 + ["a blue square standing still"] * 8
+    attrs = [("red", "circle", "left")] * 8 + [("blue", "square", "still")] * 8
+    varied = torch.stack([render(scene_from_attributes([a], seed=i)) for i, a in enumerate(attrs)])
+    collapsed = torch.cat([varied[:1].expand(8, -1, -1, -1, -1), varied[8:9].expand(8, -1, -1, -1, -1)])
+    rendered, same = layout_spread(varied, prompts), layout_spread(collapsed, prompts)
+    assert rendered.centre > 0.1 and rendered.area > 0.005 and rendered.empty == 0.0
+    assert same.centre == 0.0 and same.area == 0.0
+    black = layout_spread(-torch.ones(2, 3, 2, 8, 8), ["a red circle"] * 2)
+    assert black.empty == 1.0 and black.centre == 0.0
+    with pytest.raises(ValueError, match="at least two"):
+        layout_spread(varied[:2], ["a red circle", "a blue square"])

@@ -72,3 +72,23 @@ def test_lr_schedule_warms_up_holds_then_decays():
     assert lr_factor(750, config) == pytest.approx(0.55)
     assert lr_factor(1000, config) == pytest.approx(0.1)
     assert lr_factor(999, TrainConfig(steps=1000)) == 1.0, "the default never decays"
+
+
+def test_a_model_can_set_learning_rates_per_parameter_group():
+    """`parameter_groups(lr)` is honoured: a group at rate 0 never moves, the other trains."""
+    recipe = FramesRecipe.tiny()
+    model = build_model(recipe)
+    stem = set(map(id, model.conv_in.parameters()))
+
+    def parameter_groups(lr):
+        return [{"params": [p for p in model.parameters() if id(p) not in stem], "lr": lr},
+                {"params": list(model.conv_in.parameters()), "lr": 0.0}]
+
+    model.parameter_groups = parameter_groups
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    data = ShapesDataset(DatasetConfig(world=WorldConfig(frames=1, height=16, width=16), length=64))
+    result = train(model, make_loss(recipe), data, TrainConfig(steps=3, batch_size=4, warmup_steps=1, checkpoint_every=0),
+                   collate_fn=collate, device="cpu")
+    after = dict(result.model.named_parameters())
+    assert all(torch.equal(after[n], before[n]) for n in before if n.startswith("conv_in."))
+    assert not torch.equal(after["conv_out.weight"], before["conv_out.weight"])

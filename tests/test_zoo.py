@@ -154,7 +154,9 @@ def test_variants_that_mix_frames_learn_motion():
 @pytest.fixture
 def video_zoo(tmp_path, monkeypatch):
     """A temporary zoo: a tiny image model, a tiny VDM inflated from it, and a tiny classifier."""
-    from reference.recipes import latte, timesformer, vae, vdm
+    from reference.models.vae import VAEConfig
+    from reference.models.videovae import Design, VideoVAEConfig
+    from reference.recipes import latent, latte, timesformer, vae, vdm, videovae
 
     image = dataclasses.replace(
         frames.FramesRecipe.tiny(), data=DatasetConfig(world=WorldConfig(frames=1, height=16, width=16), length=64)
@@ -168,6 +170,23 @@ def video_zoo(tmp_path, monkeypatch):
         "latte-test": dataclasses.replace(zoo.REGISTRY["latte-tiny"], name="latte-test",
                                           recipe=latte.LatteRecipe.tiny(patch_kind=latte.PatchKind.TUBELET)),
         "vae-test": dataclasses.replace(zoo.REGISTRY["vae-causal-tiny"], name="vae-test", recipe=vae.CausalVAERecipe.tiny()),
+        "vae-frame-test": dataclasses.replace(
+            zoo.REGISTRY["vae-frame-tiny"], name="vae-frame-test",
+            recipe=dataclasses.replace(videovae.VideoVAERecipe.tiny(), data=DatasetConfig(
+                world=WorldConfig(frames=1, height=16, width=16), length=64)),
+        ),
+        "vae-video-decoder-test": dataclasses.replace(
+            zoo.REGISTRY["vae-video-decoder-tiny"], name="vae-video-decoder-test",
+            recipe=dataclasses.replace(videovae.VideoVAERecipe.tiny(dataclasses.replace(VAEConfig.tiny(), temporal_decoder=True)),
+                                       init_from="vae-frame-test", freeze_encoder=True),
+        ),
+        "videovae-test": dataclasses.replace(
+            zoo.REGISTRY["videovae-combined-tiny"], name="videovae-test",
+            recipe=dataclasses.replace(videovae.VideoVAERecipe.tiny(VideoVAEConfig.tiny(Design.COMBINED)),
+                                       init_from="vae-frame-test"),
+        ),
+        "latent-test": dataclasses.replace(zoo.REGISTRY["latent-t2v-tiny"], name="latent-test",
+                                           recipe=latent.LatentT2VRecipe.tiny("vae-frame-test", "vae-video-decoder-test")),
     }
     monkeypatch.setattr(zoo, "REGISTRY", entries)
     monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
@@ -200,6 +219,20 @@ def test_video_models_train_through_the_zoo(video_zoo):
     vae_card = zoo.card("vae-test")  # 5 x 16 x 16 x 3 -> 2 x 4 x 4 x 2: the first frame alone, then 4 frames per latent
     assert vae_card["metrics"]["latent_shape"] == [2, 2, 4, 4] and vae_card["metrics"]["compression"] == 60.0
     assert zoo.main(["sample", "vae-test", "--prompt", "a red circle", "--out", str(out)]) == 2
+    # Chapter 5's frame VAE, its video decoder (encoder frozen), a VideoVAE design and the latent model.
+    assert zoo.card("vae-frame-test")["metrics"]["latent_shape"] == [2, 4, 8, 8]  # measured on 4-frame clips
+    decoder_card = zoo.card("vae-video-decoder-test")
+    frozen = sum(p.numel() for p in zoo.load("vae-frame-test").encoder_parameters())
+    assert decoder_card["initialised_from"]["trainable_parameters"] == decoder_card["parameters"] - frozen
+    assert zoo.card("videovae-test")["metrics"]["latent_shape"] == [2, 2, 8, 8]
+    latent_card = zoo.card("latent-test")
+    assert latent_card["initialised_from"]["vae"]["name"] == "vae-frame-test" and latent_card["initialised_from"]["latent_scale"] > 0
+    for key in ("caption_accuracy", "naive_caption_accuracy", "flicker", "naive_flicker"):
+        assert 0.0 <= latent_card["metrics"][key] <= 1.0, key
+    assert zoo.load("latent-test").latent_scale.item() == pytest.approx(latent_card["initialised_from"]["latent_scale"], rel=1e-3)
+    assert zoo.main(["sample", "latent-test", "--prompt", "a red circle moving left", "--n", "2",
+                     "--out", str(out), "--device", "cpu"]) == 0
+    assert np.load(out)["videos"].shape == (2, 3, 4, 16, 16)
 
 
 def test_vdm_tiny_card_is_measured_on_held_out_prompts():
@@ -303,3 +336,45 @@ def test_vae_causal_tiny_meets_the_bar_and_tokenises_an_image_as_a_first_frame()
         first_latent = model.encode(video)[0][:, :, :1]
         image_latent = model.encode(video[:, :, :1])[0]
     assert torch.allclose(first_latent, image_latent, atol=1e-4)
+
+
+def test_chapter5_autoencoders_share_what_their_designs_say_they_share():
+    """On the shipped weights: the video decoder and the sequential VideoVAE kept vae-frame-tiny's
+    frozen parts exactly, so they read its latents; compression ratios are as the chapter states."""
+    frame = zoo.load("vae-frame-tiny", "cpu")
+    decoder = zoo.load("vae-video-decoder-tiny", "cpu")
+    assert all(torch.equal(a, b) for a, b in zip(frame.encoder_parameters(), decoder.encoder_parameters()))
+    sequential = zoo.load("videovae-sequential-tiny", "cpu")
+    assert all(torch.equal(v, sequential.spatial.state_dict()[k]) for k, v in frame.state_dict().items())
+    for name, compression, shape in [("vae-frame-tiny", 12, [4, 8, 8, 8]), ("vae-video-decoder-tiny", 12, [4, 8, 8, 8]),
+                                     ("videovae-simultaneous-tiny", 24, [4, 4, 8, 8]),
+                                     ("videovae-sequential-tiny", 24, [4, 4, 8, 8]),
+                                     ("videovae-combined-tiny", 24, [4, 4, 8, 8])]:
+        metrics = zoo.card(name)["metrics"]
+        assert metrics["compression"] == compression and metrics["latent_shape"] == shape, name
+        assert metrics["eval_clips"] == 128 and metrics["motion_accuracy_of_originals"] == 1.0, name
+    for name in ("vae-video-decoder-tiny", "videovae-sequential-tiny", "videovae-combined-tiny"):
+        assert zoo.card(name)["initialised_from"]["sha256"] == zoo.card("vae-frame-tiny")["sha256"], name
+    image_card, latent_card = zoo.card("latent-frames-tiny"), zoo.card("latent-t2v-tiny")
+    assert image_card["initialised_from"]["vae"]["sha256"] == zoo.card("vae-frame-tiny")["sha256"]
+    assert latent_card["initialised_from"]["name"] == "latent-frames-tiny"
+    assert latent_card["initialised_from"]["sha256"] == image_card["sha256"]
+    scale = image_card["initialised_from"]["latent_scale"]  # measured once, on the image model's data
+    assert zoo.load("latent-t2v-tiny", "cpu").latent_scale.item() == pytest.approx(scale, rel=1e-3)
+
+
+def test_chapter5_claims_as_measured_on_the_cards():
+    """What chapter 5 reports, pinned to the shipped cards: the frame decoder adds flicker that the
+    video decoder removes (on reconstructions and on the same sampled latents); sequential beats
+    simultaneous on motion; the combined design is the best of VideoVAE's three."""
+    frame, decoder = zoo.card("vae-frame-tiny")["metrics"], zoo.card("vae-video-decoder-tiny")["metrics"]
+    assert frame["flicker"] > 3 * frame["flicker_of_originals"] and decoder["flicker"] < frame["flicker"]
+    samples = zoo.card("latent-t2v-tiny")["metrics"]
+    assert samples["decoder"] == "vae-video-decoder-tiny" and samples["naive_decoder"] == "vae-frame-tiny"
+    assert samples["flicker"] < 0.75 * samples["naive_flicker"]
+    simultaneous, sequential, combined = (zoo.card(f"videovae-{d}-tiny")["metrics"]
+                                          for d in ("simultaneous", "sequential", "combined"))
+    assert sequential["motion_psnr"] > simultaneous["motion_psnr"] + 3
+    for key in ("psnr", "ssim", "motion_psnr"):
+        assert combined[key] > sequential[key] > simultaneous[key], key
+    assert combined["flicker"] < sequential["flicker"] < simultaneous["flicker"]

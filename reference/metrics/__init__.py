@@ -1,9 +1,9 @@
 """Metrics: the toy world's judge (caption accuracy, flicker, persistence) and PSNR/SSIM."""
 
-from .judge import Accuracy, JudgeConfig, JudgedObject, Judgement, caption_accuracy, judge, judge_video, parse_caption
-from .quality import psnr, ssim
+from .judge import Accuracy, JudgeConfig, JudgedObject, Judgement, caption_accuracy, flicker_per_step, judge, judge_video, parse_caption
+from .quality import motion_psnr, psnr, ssim
 
 __all__ = [
-    "Accuracy", "JudgeConfig", "JudgedObject", "Judgement", "caption_accuracy", "judge", "judge_video",
-    "parse_caption", "psnr", "ssim",
+    "Accuracy", "JudgeConfig", "JudgedObject", "Judgement", "caption_accuracy", "flicker_per_step", "judge", "judge_video",
+    "motion_psnr", "parse_caption", "psnr", "ssim",
 ]

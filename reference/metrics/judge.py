@@ -125,19 +125,46 @@ def judge_video(video: torch.Tensor, config: JudgeConfig = JudgeConfig()) -> Jud
             motion = _direction(torch.stack([ys, xs], dim=-1), min(h, w), config)
         objects.append(JudgedObject(PALETTE_NAMES[k], shape, motion, area, present.float().mean().item()))
 
-    flicker = 0.0
-    if f > 1:
-        means = rgb.mean(dim=(2, 3))  # (3, f)
-        global_change = (means[:, 1:] - means[:, :-1]).abs().mean()
-        # Background: pixels at least one pixel away from any object in both frames, so that the
-        # anti-aliased rim of a moving object does not count as flicker.
-        near = torch.nn.functional.max_pool2d(foreground[:, None].float(), 3, stride=1, padding=1)[:, 0] > 0
-        background = ~near[1:] & ~near[:-1]  # (f-1, h, w)
-        change = (rgb[:, 1:] - rgb[:, :-1]).abs().mean(dim=0)  # (f-1, h, w)
-        background_change = (change * background).sum() / background.sum().clamp(min=1)
-        flicker = (global_change + background_change).item()
+    flicker = _flicker(rgb, foreground) if f > 1 else 0.0
     persistence = min((o.persistence for o in objects), default=1.0)
     return Judgement(objects, flicker, persistence)
+
+
+def _frame_changes(rgb: torch.Tensor, foreground: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each step t -> t + 1, `(f - 1,)` each: the change of the mean colour, the summed change
+    over background pixels, and the number of those pixels. rgb: `(3, f, h, w)` in [0, 1];
+    foreground: `(f, h, w)` bool."""
+    means = rgb.mean(dim=(2, 3))  # (3, f)
+    global_change = (means[:, 1:] - means[:, :-1]).abs().mean(dim=0)  # (f-1,)
+    # Background: pixels at least one pixel away from any object in both frames, so that the
+    # anti-aliased rim of a moving object does not count as flicker.
+    near = torch.nn.functional.max_pool2d(foreground[:, None].float(), 3, stride=1, padding=1)[:, 0] > 0
+    background = ~near[1:] & ~near[:-1]  # (f-1, h, w)
+    change = (rgb[:, 1:] - rgb[:, :-1]).abs().mean(dim=0)  # (f-1, h, w)
+    return global_change, (change * background).sum(dim=(1, 2)), background.sum(dim=(1, 2)).float()
+
+
+def _flicker(rgb: torch.Tensor, foreground: torch.Tensor) -> float:
+    """A video's flicker: mean change of the mean colour, plus mean change of a background pixel
+    (pooled over all steps)."""
+    global_change, background_change, background = _frame_changes(rgb, foreground)
+    return (global_change.mean() + background_change.sum() / background.sum().clamp(min=1)).item()
+
+
+def flicker_per_step(videos: torch.Tensor, config: JudgeConfig = JudgeConfig()) -> torch.Tensor:
+    """The judge's flicker for each step between consecutive frames, `(b, f - 1)`: the change of the
+    mean colour plus the mean change of a background pixel at that step. A video's flicker score
+    is their mean when every step has the same background area (it pools the background pixels of
+    all steps). The step-by-step plot of chapter 5."""
+    if videos.dim() != 5 or videos.shape[2] < 2:
+        raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(videos.shape)}")
+    rgb = ((videos.float().cpu() + 1) / 2).clamp(0, 1)  # (b, c, f, h, w) in [0, 1]
+    foreground = rgb.max(dim=1).values > config.brightness_threshold  # (b, f, h, w)
+    steps = []
+    for v, m in zip(rgb, foreground):
+        global_change, background_change, background = _frame_changes(v, m)
+        steps.append(global_change + background_change / background.clamp(min=1))
+    return torch.stack(steps)
 
 
 def judge(videos: torch.Tensor, config: JudgeConfig = JudgeConfig()) -> list[Judgement]:

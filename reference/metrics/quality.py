@@ -53,3 +53,14 @@ def ssim(
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return ssim_map.flatten(1).mean(dim=1).reshape(b, -1).mean(dim=1)
+
+
+def motion_psnr(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB per video `(b,)` between the frame-to-frame differences x[t+1] - x[t] of two
+    videos `(b, c, f, h, w)`: how well a reconstruction keeps what moves, whatever it does to what
+    stands still. Differences span [-2, 2]; the peak is taken as 2, the frames' own range, so a
+    value is comparable with the frames' PSNR."""
+    if prediction.dim() != 5 or prediction.shape[2] < 2:
+        raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(prediction.shape)}")
+    diff = lambda v: v[:, :, 1:] - v[:, :, :-1]  # noqa: E731
+    return psnr(diff(prediction.float()), diff(target.float()))

@@ -201,6 +201,10 @@ class TGANC(nn.Module):
     def generate(self, tokens: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.generator(self.text(tokens), noise)
 
+    def parameter_groups(self, lr: float) -> list[dict]:
+        """For the training loop: Adam with beta1 = 0.5, the usual choice for GANs (Radford et al., 2016)."""
+        return [{"params": list(self.parameters()), "lr": lr, "betas": (0.5, 0.999)}]
+
     def generator_parameters(self) -> list[nn.Parameter]:
         return [*self.text.parameters(), *self.generator.parameters()]
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..data import Batch, DatasetConfig, ShapesDataset, WorldConfig, collate
 from ..metrics.judge import caption_accuracy
-from ..metrics.quality import psnr, ssim
+from ..metrics.quality import motion_psnr, psnr, ssim
 from ..models.vae_causal import CausalVAE, CausalVAEConfig
 from ..train import TrainConfig
 
@@ -63,7 +63,7 @@ def make_loss(recipe: CausalVAERecipe):
 
 
 @torch.no_grad()
-def reconstruct(model: CausalVAE, videos: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+def reconstruct(model: nn.Module, videos: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
     """Decode the latent means of `videos (n, c, f, h, w)`: the deterministic reconstruction."""
     device = next(model.parameters()).device
     out = [model.decode(model.encode(chunk.to(device))[0]).clamp(-1, 1).cpu() for chunk in videos.split(batch_size)]
@@ -71,11 +71,11 @@ def reconstruct(model: CausalVAE, videos: torch.Tensor, batch_size: int = 16) ->
 
 
 @torch.no_grad()
-def evaluate(model: CausalVAE, recipe: CausalVAERecipe) -> dict[str, float | int | str]:
-    """PSNR and SSIM per frame, first-frame PSNR, flicker and whether the judge still reads the
-    motion, on `eval_clips` clips the training never saw."""
-    clips = ShapesDataset(DatasetConfig(world=recipe.data.world, length=recipe.eval_clips, seed=recipe.eval_seed))
-    batch = collate([clips[i] for i in range(recipe.eval_clips)])
+def measure(model: nn.Module, world: WorldConfig, clips: int, seed: int) -> dict[str, float | int | str]:
+    """PSNR and SSIM per frame, first-frame PSNR, PSNR of the frame differences (motion), flicker
+    and whether the judge still reads the motion, on `clips` rendered clips of `world` from dataset seed `seed` (any VAE of chapter 5)."""
+    data = ShapesDataset(DatasetConfig(world=world, length=clips, seed=seed))
+    batch = collate([data[i] for i in range(clips)])
     videos = batch.video
     recon = reconstruct(model, videos)
     as_frames = lambda v: rearrange(v, "b c f h w -> (b f) c h w")  # noqa: E731
@@ -87,11 +87,17 @@ def evaluate(model: CausalVAE, recipe: CausalVAERecipe) -> dict[str, float | int
         "psnr": per_frame.mean().item(),
         "psnr_first_frame": psnr(recon[:, :, 0], videos[:, :, 0]).mean().item(),
         "ssim": ssim(recon, videos).mean().item(),
+        "motion_psnr": motion_psnr(recon, videos).mean().item(),
         "flicker": judged.flicker,
         "flicker_of_originals": original.flicker,
         "motion_accuracy": judged.motion,
         "motion_accuracy_of_originals": original.motion,
         "compression": videos[0].numel() / latent[0].numel(),
         "latent_shape": list(latent.shape[1:]),
-        "eval_clips": recipe.eval_clips,
+        "eval_clips": clips,
     }
+
+
+def evaluate(model: CausalVAE, recipe: CausalVAERecipe) -> dict[str, float | int | str]:
+    """`measure` on `eval_clips` clips of the training world that training never saw."""
+    return measure(model, recipe.data.world, recipe.eval_clips, recipe.eval_seed)

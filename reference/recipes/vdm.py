@@ -26,6 +26,7 @@ from ..train import TrainConfig
 from .frames import SamplerKind, generate
 
 if TYPE_CHECKING:  # chapter 3's recipe is measured by the same judge
+    from ..metrics.judge import Accuracy
     from .latte import LatteRecipe
 
 Combination = tuple[str, str, str]
@@ -99,6 +100,18 @@ def eval_prompts(n: int, combinations: tuple[Combination, ...] = HELD_OUT) -> li
     return [prompt(c) for c in itertools.islice(itertools.cycle(combinations), n)]
 
 
+def judged(scores: "Accuracy", prefix: str = "") -> dict[str, float]:
+    """The judge's scores of text-to-video samples as card metrics (every video model's card)."""
+    return {
+        f"{prefix}caption_accuracy": scores.all_correct,
+        f"{prefix}colour_accuracy": scores.colour,
+        f"{prefix}shape_accuracy": scores.shape,
+        f"{prefix}motion_accuracy": scores.motion,
+        f"{prefix}flicker": scores.flicker,
+        f"{prefix}persistence": scores.persistence,
+    }
+
+
 def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, float | int | str]:
     """Caption accuracy by the judge on `eval_samples` videos of held-out prompts (any text-to-video recipe)."""
     from ..metrics.judge import caption_accuracy
@@ -106,14 +119,8 @@ def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, f
     prompts = eval_prompts(recipe.eval_samples, recipe.data.holdout or HELD_OUT)
     with torch.no_grad():
         videos = generate(model, recipe, prompts, seed=recipe.eval_seed, batch_size=32)
-    scores = caption_accuracy(videos, prompts)
     return {
-        "caption_accuracy": scores.all_correct,
-        "colour_accuracy": scores.colour,
-        "shape_accuracy": scores.shape,
-        "motion_accuracy": scores.motion,
-        "flicker": scores.flicker,
-        "persistence": scores.persistence,
+        **judged(caption_accuracy(videos, prompts)),
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
         "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
