@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, latent, latte, timesformer, vae, vdm, videovae
+from .recipes import frames, latent, latte, tganc, timesformer, vae, vdm, videovae
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +129,15 @@ for _row in latte.ABLATIONS:
     _name = f"latte-ablation-{_row}"
     REGISTRY[_name] = _captioned_diffusion(_name, f"Latte ablation row {_row!r} (width 64, 4 blocks; chapter 3)",
                                      latte.ablation(_row), latte.build_model, latte.evaluate)
+
+# TGANs-C and its discriminator ablation (chapter 1): tganc-tiny has all three discriminators.
+for _row in tganc.ABLATIONS:
+    _name = "tganc-tiny" if _row == "video-frame-motion" else f"tganc-ablation-{_row}"
+    REGISTRY[_name] = Entry(
+        name=_name, description=f"TGANs-C video GAN, discriminators: {_row.replace('-', ' + ')} (chapter 1)",
+        recipe=tganc.ablation(_row), build=tganc.build_model, loss=tganc.make_loss, generate=tganc.generate,
+        evaluate=tganc.evaluate, headline="caption_accuracy",
+    )
 
 # TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
 for _task in timesformer.Task:

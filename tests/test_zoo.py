@@ -378,3 +378,18 @@ def test_chapter5_claims_as_measured_on_the_cards():
     for key in ("psnr", "ssim", "motion_psnr"):
         assert combined[key] > sequential[key] > simultaneous[key], key
     assert combined["flicker"] < sequential["flicker"] < simultaneous["flicker"]
+
+
+def test_tganc_cards_record_the_ablation_and_expose_collapse():
+    """Chapter 1's GANs as trained on the CPU: one discriminator set per row, same budget, and the
+    layout spread the cards measured: every generator places its objects in a far narrower range
+    than the toy world does (mode collapse), on held-out prompts."""
+    rows = {"tganc-ablation-video": ["video"], "tganc-ablation-video-frame": ["video", "frame"],
+            "tganc-tiny": ["video", "frame", "motion"]}
+    cards = {name: zoo.card(name) for name in rows}
+    for name, card in cards.items():
+        assert card["recipe"]["model"]["discriminators"] == rows[name], name
+        assert card["recipe"]["train"] == cards["tganc-tiny"]["recipe"]["train"], name
+        metrics = card["metrics"]
+        assert metrics["eval_samples"] == 256
+        assert metrics["centre_spread"] < 0.5 * metrics["centre_spread_of_rendered"], name
