@@ -18,7 +18,7 @@ simultaneous one, and that the combined design gets both; chapter 5 measures tha
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import Enum
 
 import torch
@@ -53,8 +53,6 @@ class VideoVAEConfig:
         frame = self.frame.image_config()
         if self.design is Design.SEQUENTIAL:
             return frame
-        from dataclasses import replace
-
         time_levels = self.time_levels if self.design is Design.SIMULTANEOUS else 0
         return replace(frame, temporal_encoder=True, temporal_decoder=True, time_levels=time_levels)
 
