@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, latent, latte, tganc, timesformer, vae, vdm, videovae
+from .recipes import frames, godiva, latent, latte, tganc, timesformer, vae, vdm, videovae
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +130,23 @@ for _row in latte.ABLATIONS:
     REGISTRY[_name] = _captioned_diffusion(_name, f"Latte ablation row {_row!r} (width 64, 4 blocks; chapter 3)",
                                      latte.ablation(_row), latte.build_model, latte.evaluate)
 
+# GODIVA's two stages (chapter 1): the frame VQ-VAE, then the autoregressive prior on its tokens.
+REGISTRY["godiva-vqvae-tiny"] = Entry(
+    name="godiva-vqvae-tiny", description="GODIVA's VQ-VAE: 32x32 frames to 8x8 grids of 128 codes (chapter 1)",
+    recipe=godiva.VQVAERecipe(), build=godiva.build_vqvae, loss=godiva.make_vqvae_loss, generate=None,
+    evaluate=godiva.evaluate_vqvae, headline="psnr", initialize=godiva.initialize_vqvae,
+)
+REGISTRY["godiva-tiny"] = Entry(
+    name="godiva-tiny",
+    description="GODIVA autoregressive prior, temporal/row/column sparse attention, on godiva-vqvae-tiny's 512 tokens per clip (chapter 1)",
+    recipe=godiva.GodivaRecipe(), build=godiva.build_prior, loss=godiva.make_prior_loss, generate=godiva.generate,
+    evaluate=godiva.evaluate, headline="caption_accuracy", initialize=godiva.initialize,
+)
+REGISTRY["godiva-ablation-full"] = dataclasses.replace(
+    REGISTRY["godiva-tiny"], name="godiva-ablation-full", recipe=godiva.FULL_ATTENTION,
+    description="godiva-tiny with full causal attention in every layer instead of the sparse cycle (chapter 1)",
+)
+
 # TGANs-C and its discriminator ablation (chapter 1): tganc-tiny has all three discriminators.
 for _row in tganc.ABLATIONS:
     _name = "tganc-tiny" if _row == "video-frame-motion" else f"tganc-ablation-{_row}"
@@ -212,6 +229,15 @@ def load(name: str, device: torch.device | str | None = None) -> nn.Module:
     state = {k: v.float() for k, v in load_file(path).items()}
     model.load_state_dict(state)
     return model.to(pick_device(str(device) if device else None)).eval()
+
+
+def load_frozen(name: str, kind: type[nn.Module], needed_by: str, device: torch.device | str = "cpu") -> nn.Module:
+    """`load`, checked to be a `kind` (another stage's model, e.g. the VAE a latent model reads),
+    with gradients off."""
+    model = load(name, device=str(device))
+    if not isinstance(model, kind):
+        raise ValueError(f"{name} is a {type(model).__name__}; {needed_by} needs a {kind.__module__}.{kind.__name__}")
+    return model.requires_grad_(False)
 
 
 def _jsonable(value: Any) -> Any:

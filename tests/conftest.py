@@ -40,3 +40,13 @@ def check_model_contract(model: torch.nn.Module, make_inputs, expected_shape: tu
     clone.load_state_dict(model.state_dict())
     clone.eval()
     assert torch.allclose(clone(*inputs), model(*inputs))
+
+
+def modules_moved_by_training(model: torch.nn.Module, loss_fn, recipe) -> set[str]:
+    """Train `model` by a recipe's tiny budget; the top-level submodules whose weights changed."""
+    from reference.data import ShapesDataset, collate
+    from reference.train import train
+
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    result = train(model, loss_fn, ShapesDataset(recipe.data), recipe.train, collate_fn=collate, device="cpu")
+    return {n.split(".")[0] for n, p in result.model.named_parameters() if not torch.equal(p, before[n])}

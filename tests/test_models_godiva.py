@@ -106,3 +106,46 @@ def test_prior_loss_and_sampling():
     assert a.shape == (3, 2, 2, 3) and torch.equal(a, b) and a.max() < 8
     with pytest.raises(ValueError, match="expected token grids"):
         model(torch.zeros(1, 2, 2, 2, dtype=torch.long), caption[:1])
+
+
+@pytest.mark.parametrize("axis", list(SparseAxis))
+def test_axis_lines_give_what_the_dense_mask_gives(axis):
+    from reference.models.godiva import SparseBlock
+
+    torch.manual_seed(0)
+    block = SparseBlock(8, 2, axis, (3, 2, 4)).eval()
+    x = torch.randn(2, 24, 8)
+    with torch.no_grad():
+        assert torch.allclose(block(x), block(x, dense=True), atol=1e-5)
+
+
+def test_cached_steps_give_the_full_forward_logits():
+    """Sampling runs one position at a time with cached keys and values: teacher-forced, the
+    steps must reproduce the whole-clip forward pass position by position."""
+    from reference.models.godiva import GodivaPrior, PriorConfig
+
+    torch.manual_seed(0)
+    model = GodivaPrior(PriorConfig.tiny()).eval()
+    tokens = torch.randint(0, 8, (2, 2, 2, 3))
+    caption = torch.randint(1, 19, (2, 5))
+    with torch.no_grad():
+        full = model(tokens, caption).flatten(1, 3)
+        flat, pooled, caches = tokens.flatten(1), model.caption(caption), [{} for _ in model.blocks]
+        steps = torch.stack([model.step(flat[:, p - 1] if p else None, p, pooled, caches) for p in range(12)], dim=1)
+    assert torch.allclose(steps, full, atol=1e-5)
+
+
+def test_axis_attention_flops_grow_with_the_line_not_the_clip():
+    """Doubling the frames doubles a sparse (row or column) layer's attention FLOPs but quadruples full attention's."""
+    from reference.metrics.cost import count_flops
+    from reference.models.godiva import SparseBlock
+
+    def flops(axis, f):
+        block = SparseBlock(16, 2, axis, (f, 4, 4)).eval()
+        q = k = v = torch.randn(1, 2, f * 16, 8)
+        return count_flops(lambda: block.attend(q, k, v))
+
+    for axis in (SparseAxis.ROW, SparseAxis.COLUMN):
+        assert flops(axis, 16) == 2 * flops(axis, 8)
+    assert flops(SparseAxis.FULL, 16) == 4 * flops(SparseAxis.FULL, 8)
+    assert flops(SparseAxis.TEMPORAL, 16) < 0.1 * flops(SparseAxis.FULL, 16)

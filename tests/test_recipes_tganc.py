@@ -5,19 +5,14 @@ import dataclasses
 import pytest
 import torch
 
-from reference.data import ShapesDataset, collate
 from reference.models.tganc import DiscriminatorKind
 from reference.recipes import tganc
-from reference.train import train
+from tests.conftest import modules_moved_by_training
 
 
 def test_one_loss_trains_generator_and_discriminators():
     recipe = tganc.TGANCRecipe.tiny()
-    model = tganc.build_model(recipe)
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    result = train(model, tganc.make_loss(recipe), ShapesDataset(recipe.data), recipe.train,
-                   collate_fn=collate, device="cpu")
-    moved = {n.split(".")[0] for n, p in result.model.named_parameters() if not torch.equal(p, before[n])}
+    moved = modules_moved_by_training(tganc.build_model(recipe), tganc.make_loss(recipe), recipe)
     assert {"text", "generator", "critic_text", "critics"} <= moved
 
 

@@ -139,6 +139,17 @@ class VQVAE(nn.Module):
         return reconstruction, tokens, codebook_loss + commitment_loss
 
     @torch.no_grad()
+    def init_codebook(self, video: torch.Tensor, generator: torch.Generator | None = None) -> None:
+        """Set the codebook to randomly chosen encoder outputs on `video`: the entries start where the
+        encoder's vectors are, so more of them are ever the nearest (fewer dead entries)."""
+        z = rearrange(self.encoder(self._frames(video)), "n d h w -> (n h w) d")
+        k = self.config.codebook_size
+        if len(z) < k:
+            raise ValueError(f"need at least {k} encoder vectors to fill the codebook, got {len(z)}")
+        pick = torch.randperm(len(z), generator=generator)[:k].to(z.device)
+        self.quantizer.codebook.weight.copy_(z[pick])
+
+    @torch.no_grad()
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """Token grid `(b, f, h', w')`."""
         b = video.shape[0]
@@ -231,22 +242,59 @@ class PriorConfig:
         return asdict(self)
 
 
-class SparseBlock(nn.Module):
-    """Pre-norm transformer block whose attention is restricted by a fixed mask."""
+# Each sparse attention is causal attention along one axis, the other two coordinates held fixed:
+# regrouping the sequence into those short lines gives the mask's result at a fraction of its cost.
+_LINES = {
+    SparseAxis.TEMPORAL: "(b h w) e f d",  # one line per (row, column): across frames
+    SparseAxis.ROW: "(b f w) e h d",  # one line per (frame, column): across rows
+    SparseAxis.COLUMN: "(b f h) e w d",  # one line per (frame, row): across columns
+}
 
-    def __init__(self, dim: int, heads: int, mask: torch.Tensor) -> None:
+
+class SparseBlock(nn.Module):
+    """Pre-norm transformer block whose attention follows one sparse pattern (`sparse_mask`).
+
+    `forward` runs the whole clip (training), `step` one position with a key/value cache (sampling);
+    both give what dense attention under `mask` gives (tested)."""
+
+    def __init__(self, dim: int, heads: int, axis: SparseAxis, grid: tuple[int, int, int]) -> None:
         super().__init__()
-        self.heads = heads
+        self.heads, self.axis, self.grid = heads, axis, grid
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.qkv, self.out = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
-        self.register_buffer("mask", mask, persistent=False)
+        self.register_buffer("mask", sparse_mask(axis, *grid), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[1]
-        q, k, v = rearrange(self.qkv(self.norm1(x)), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask[:n, :n])
-        x = x + self.out(rearrange(attended, "b heads n d -> b n (heads d)"))
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """`(b, e, n, d)` each -> `(b, e, n, d)`: causal attention along this block's axis."""
+        if self.axis is SparseAxis.FULL:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        f, h, w = self.grid
+        lines = _LINES[self.axis]
+        q, k, v = (rearrange(x, f"b e (f h w) d -> {lines}", f=f, h=h, w=w) for x in (q, k, v))
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return rearrange(out, f"{lines} -> b e (f h w) d", f=f, h=h, w=w)
+
+    def forward(self, x: torch.Tensor, dense: bool = False) -> torch.Tensor:
+        """x `(b, n, dim)`; `dense=True` applies the `(n, n)` mask instead (same result, n^2 cost)."""
+        q, k, v = rearrange(self.qkv(self.norm1(x)), "b n (three e d) -> three b e n d", three=3, e=self.heads)
+        attended = (F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask) if dense
+                    else self.attend(q, k, v))
+        x = x + self.out(rearrange(attended, "b e n d -> b n (e d)"))
+        return x + self.mlp(self.norm2(x))
+
+    def step(self, x: torch.Tensor, p: int, cache: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The block's output `(b, 1, dim)` at position p alone, given its input there; keys and
+        values of positions < p come from `cache` (filled by earlier steps), p's are added to it."""
+        q, k, v = rearrange(self.qkv(self.norm1(x)), "b n (three e d) -> three b e n d", three=3, e=self.heads)
+        if not cache:
+            n = self.mask.shape[0]
+            cache["k"], cache["v"] = (x.new_zeros(k.shape[0], self.heads, n, k.shape[-1]) for _ in range(2))
+        cache["k"][:, :, p], cache["v"][:, :, p] = k[:, :, 0], v[:, :, 0]
+        keys = self.mask[p, : p + 1]  # the positions this pattern lets p see, among those computed
+        attended = F.scaled_dot_product_attention(q, cache["k"][:, :, : p + 1][:, :, keys],
+                                                  cache["v"][:, :, : p + 1][:, :, keys])
+        x = x + self.out(rearrange(attended, "b e n d -> b n (e d)"))
         return x + self.mlp(self.norm2(x))
 
 
@@ -264,23 +312,28 @@ class GodivaPrior(nn.Module):
         self.start = nn.Parameter(torch.zeros(config.dim))
         self.frame, self.row, self.column = (nn.Embedding(n, config.dim) for n in (f, h, w))
         self.caption = PooledCaptionEncoder(config.vocab_size, config.dim)
-        self.blocks = nn.ModuleList(SparseBlock(config.dim, config.heads, sparse_mask(axis, f, h, w))
+        self.blocks = nn.ModuleList(SparseBlock(config.dim, config.heads, axis, config.grid)
                                     for axis in config.layer_axes())
         self.norm = nn.LayerNorm(config.dim)
         self.head = nn.Linear(config.dim, config.codebook_size)
         pos = positions(f, h, w)
         self.register_buffer("pos", pos, persistent=False)
 
-    def forward(self, tokens: torch.Tensor, caption: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, previous: torch.Tensor, where: torch.Tensor, caption: torch.Tensor) -> torch.Tensor:
+        """Embedded inputs `(b, m, dim)`: `previous` `(b, m, dim)` (the token before each position,
+        embedded) plus the embeddings of the positions `where` `(m,)` and the pooled caption."""
+        pos = self.pos[where]
+        return previous + self.frame(pos[:, 0]) + self.row(pos[:, 1]) + self.column(pos[:, 2]) + caption[:, None]
+
+    def forward(self, tokens: torch.Tensor, caption: torch.Tensor, dense: bool = False) -> torch.Tensor:
         if tokens.shape[1:] != self.config.grid:
             raise ValueError(f"expected token grids (b, {', '.join(map(str, self.config.grid))}), got {tuple(tokens.shape)}")
         b = tokens.shape[0]
         sequence = self.token(rearrange(tokens, "b f h w -> b (f h w)"))  # (b, n, d)
         shifted = torch.cat([self.start.expand(b, 1, -1), sequence[:, :-1]], dim=1)  # position p holds token p-1
-        x = shifted + self.frame(self.pos[:, 0]) + self.row(self.pos[:, 1]) + self.column(self.pos[:, 2])
-        x = x + self.caption(caption)[:, None]
+        x = self._inputs(shifted, torch.arange(shifted.shape[1], device=tokens.device), self.caption(caption))
         for block in self.blocks:
-            x = block(x)
+            x = block(x, dense=dense)
         f, h, w = self.config.grid
         return rearrange(self.head(self.norm(x)), "b (f h w) k -> b f h w k", f=f, h=h, w=w)
 
@@ -288,18 +341,31 @@ class GodivaPrior(nn.Module):
         """Cross-entropy of every token given the ones before it (nats per token)."""
         return F.cross_entropy(rearrange(self(tokens, caption), "b f h w k -> (b f h w) k"), tokens.flatten())
 
+    def step(self, previous: torch.Tensor | None, p: int, caption: torch.Tensor,
+             caches: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """Logits `(b, K)` of the token at position p, given the token at p - 1 `(b,)` (None at p = 0),
+        the pooled caption `(b, dim)` and the per-layer caches of the earlier steps (updated)."""
+        b = caption.shape[0]
+        held = self.start.expand(b, 1, -1) if previous is None else self.token(previous)[:, None]
+        x = self._inputs(held, torch.tensor([p], device=caption.device), caption)
+        for block, cache in zip(self.blocks, caches):
+            x = block.step(x, p, cache)
+        return self.head(self.norm(x))[:, 0]
+
     @torch.no_grad()
     def sample(self, caption: torch.Tensor, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> torch.Tensor:
-        """Token grids `(b, f, h, w)`, one token at a time in generation order."""
+        """Token grids `(b, f, h, w)`, one token at a time in generation order: n steps of one
+        position each, keys and values of earlier positions cached."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         b = caption.shape[0]
         f, h, w = self.config.grid
-        tokens = torch.zeros(b, f, h, w, dtype=torch.long, device=caption.device)
-        flat = tokens.view(b, -1)  # shares storage with tokens
+        pooled = self.caption(caption)
+        caches: list[dict[str, torch.Tensor]] = [{} for _ in self.blocks]
+        flat = torch.zeros(b, f * h * w, dtype=torch.long, device=caption.device)
         for p in range(f * h * w):
-            logits = rearrange(self(tokens, caption), "b f h w k -> b (f h w) k")[:, p] / temperature
+            logits = self.step(flat[:, p - 1] if p else None, p, pooled, caches) / temperature
             probs = F.softmax(logits.float(), dim=-1).cpu()
             flat[:, p] = torch.multinomial(probs, 1, generator=generator)[:, 0].to(caption.device)
-        return tokens
+        return rearrange(flat, "b (f h w) -> b f h w", f=f, h=h, w=w)

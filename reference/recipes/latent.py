@@ -82,10 +82,7 @@ def build_model(recipe: LatentT2VRecipe) -> LatentUNet2D | LatentVDMUNet:
 def load_vae(name: str, device: torch.device | str = "cpu") -> VAE:
     from .. import zoo  # the zoo imports the recipes
 
-    vae = zoo.load(name, device=str(device))
-    if not isinstance(vae, VAE):
-        raise ValueError(f"{name} is a {type(vae).__name__}; latent-t2v needs a frame-wise VAE (reference.models.VAE)")
-    return vae.requires_grad_(False)
+    return zoo.load_frozen(name, VAE, "a latent diffusion model (frame-wise latents)", device)
 
 
 @torch.no_grad()

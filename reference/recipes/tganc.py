@@ -13,13 +13,13 @@ discriminator added; `tganc-tiny` has all three (video, frame, motion): the tabl
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, collate
-from ..metrics.diversity import layout_spread
+from ..data import Batch, DatasetConfig, Tokenizer
 from ..metrics.judge import caption_accuracy
 from ..models.tganc import TGANC, DiscriminatorKind, TGANCConfig, discriminator_loss, generator_loss, mismatch
 from ..train import TrainConfig
@@ -99,22 +99,18 @@ def evaluate(model: TGANC, recipe: TGANCRecipe) -> dict[str, float | int | str]:
     `diversity_samples` clips per held-out prompt against rendered clips of the same prompts."""
     holdout = recipe.data.holdout or vdm.HELD_OUT
     prompts = vdm.eval_prompts(recipe.eval_samples, holdout)
-    scores = caption_accuracy(generate(model, recipe, prompts, seed=recipe.eval_seed), prompts)
-    same = [vdm.prompt(c) for c in holdout for _ in range(recipe.diversity_samples)]
-    spread = layout_spread(generate(model, recipe, same, seed=recipe.eval_seed + 1), same)
-    from ..data import render, scene_from_attributes
-
-    world = recipe.data.world
-    rendered = torch.stack([render(scene_from_attributes([c], seed=i, config=world))
-                            for i, c in enumerate(c for c in holdout for _ in range(recipe.diversity_samples))])
-    reference = layout_spread(rendered, same)
+    start = time.perf_counter()
+    videos = generate(model, recipe, prompts, seed=recipe.eval_seed)
+    seconds = time.perf_counter() - start
+    scores = caption_accuracy(videos, prompts)
+    spread = vdm.layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed), holdout, recipe.data.world,
+                            recipe.diversity_samples, recipe.eval_seed + 1)
     return {
         **vdm.judged(scores),
-        "centre_spread": spread.centre,
-        "area_spread": spread.area,
-        "empty_share": spread.empty,
-        "centre_spread_of_rendered": reference.centre,
-        "area_spread_of_rendered": reference.area,
+        **vdm.by_frame(videos, prompts),
+        **spread,
+        "sampling_s_per_video": seconds / len(prompts),
+        "sampling_device": str(next(model.parameters()).device),
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
     }

@@ -10,6 +10,7 @@ reconstructions. The card measures reconstruction on clips from a seed training 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -71,18 +72,23 @@ def reconstruct(model: nn.Module, videos: torch.Tensor, batch_size: int = 16) ->
 
 
 @torch.no_grad()
-def measure(model: nn.Module, world: WorldConfig, clips: int, seed: int) -> dict[str, float | int | str]:
+def measure(model: nn.Module, world: WorldConfig, clips: int, seed: int,
+            codec: Callable[[nn.Module, torch.Tensor], torch.Tensor] = reconstruct,
+            latent_of: Callable[[nn.Module, torch.Tensor], torch.Tensor] = lambda model, v: model.encode(v)[0],
+            ) -> dict[str, float | int | str]:
     """PSNR and SSIM per frame, first-frame PSNR, PSNR of the frame differences (motion), flicker
-    and whether the judge still reads the motion, on `clips` rendered clips of `world` from dataset seed `seed` (any VAE of chapter 5)."""
+    and whether the judge still reads the motion, on `clips` rendered clips of `world` from dataset
+    seed `seed` (any autoencoder of chapters 1 and 5: `codec` reconstructs a batch, `latent_of`
+    gives the code whose size sets the compression)."""
     data = ShapesDataset(DatasetConfig(world=world, length=clips, seed=seed))
     batch = collate([data[i] for i in range(clips)])
     videos = batch.video
-    recon = reconstruct(model, videos)
+    recon = codec(model, videos)
     as_frames = lambda v: rearrange(v, "b c f h w -> (b f) c h w")  # noqa: E731
     per_frame = psnr(as_frames(recon), as_frames(videos))  # (b*f,)
     original = caption_accuracy(videos, batch.caption)
     judged = caption_accuracy(recon, batch.caption)
-    latent = model.encode(videos[:1].to(next(model.parameters()).device))[0]
+    latent = latent_of(model, videos[:1].to(next(model.parameters()).device))
     return {
         "psnr": per_frame.mean().item(),
         "psnr_first_frame": psnr(recon[:, :, 0], videos[:, :, 0]).mean().item(),

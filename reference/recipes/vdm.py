@@ -13,6 +13,8 @@ is measured on exactly those prompts, so it measures composition, not memory.
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,8 @@ from torch import nn
 
 from ..data import DatasetConfig, WorldConfig
 from ..diffusion import Parameterisation, ScheduleConfig
+from ..metrics.diversity import layout_spread
+from ..metrics.judge import caption_accuracy
 from ..models.vdm import ConvKind, TemporalPosition, VDMUNet, VDMUNetConfig
 from ..train import TrainConfig
 from .frames import SamplerKind, generate
@@ -62,6 +66,7 @@ class VDMRecipe:
     guidance_scale: float = 1.0
     eval_samples: int = 256
     eval_seed: int = 1234
+    diversity_samples: int = 16  # clips per held-out prompt for the layout spread (chapter 1's comparison)
 
     @classmethod
     def tiny(cls) -> "VDMRecipe":
@@ -73,6 +78,7 @@ class VDMRecipe:
             init_from=None,
             sample_steps=2,
             eval_samples=4,
+            diversity_samples=2,
         )
 
 
@@ -112,15 +118,51 @@ def judged(scores: "Accuracy", prefix: str = "") -> dict[str, float]:
     }
 
 
-def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, float | int | str]:
-    """Caption accuracy by the judge on `eval_samples` videos of held-out prompts (any text-to-video recipe)."""
-    from ..metrics.judge import caption_accuracy
+def by_frame(videos: torch.Tensor, prompts: list[str]) -> dict[str, list[float]]:
+    """The judge's colour and shape accuracy on each frame alone: how the error grows along a clip."""
+    scores = [caption_accuracy(videos[:, :, k : k + 1], prompts) for k in range(videos.shape[2])]
+    return {"colour_by_frame": [s.colour for s in scores], "shape_by_frame": [s.shape for s in scores]}
 
+
+def layout_metrics(generate_clips: Callable[[list[str], int], torch.Tensor], holdout: tuple, world: WorldConfig,
+                   per_prompt: int, seed: int) -> dict[str, float]:
+    """Layout spread of `per_prompt` samples of each held-out prompt (`generate_clips(prompts, seed)`)
+    against rendered clips of the same prompts: the card's mode-collapse numbers (chapter 1)."""
+    from ..data import render, scene_from_attributes
+
+    same = [prompt(c) for c in holdout for _ in range(per_prompt)]
+    spread = layout_spread(generate_clips(same, seed), same)
+    rendered = torch.stack([render(scene_from_attributes([c], seed=i, config=world))
+                            for i, c in enumerate(c for c in holdout for _ in range(per_prompt))])
+    reference = layout_spread(rendered, same)
+    return {
+        "centre_spread": spread.centre,
+        "area_spread": spread.area,
+        "empty_share": spread.empty,
+        "centre_spread_of_rendered": reference.centre,
+        "area_spread_of_rendered": reference.area,
+    }
+
+
+def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, float | int | str]:
+    """Caption accuracy by the judge on `eval_samples` videos of held-out prompts, frame by frame
+    too, and (where the recipe asks for it) the layout spread (any text-to-video recipe)."""
     prompts = eval_prompts(recipe.eval_samples, recipe.data.holdout or HELD_OUT)
+    start = time.perf_counter()
     with torch.no_grad():
         videos = generate(model, recipe, prompts, seed=recipe.eval_seed, batch_size=32)
+    seconds = time.perf_counter() - start
+    spread = {}
+    if getattr(recipe, "diversity_samples", 0):
+        holdout = recipe.data.holdout or HELD_OUT
+        spread = layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), holdout,
+                                recipe.data.world, recipe.diversity_samples, recipe.eval_seed + 1)
     return {
         **judged(caption_accuracy(videos, prompts)),
+        **by_frame(videos, prompts),
+        **spread,
+        "sampling_s_per_video": seconds / len(prompts),
+        "sampling_device": str(next(model.parameters()).device),
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
         "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
