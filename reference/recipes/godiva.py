@@ -16,7 +16,6 @@ grow along the clip?), the validation cross-entropy and how much of the codebook
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
 import torch
@@ -30,6 +29,7 @@ from . import vdm
 from .vae import measure
 
 CLIP = WorldConfig(frames=8, height=32, width=32)
+SAMPLE_BATCH = 256  # clips whose tokens are drawn together (one cached step serves the whole batch)
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def make_prior_loss(recipe: GodivaRecipe):
 
 @torch.no_grad()
 def sample_tokens(model: GodivaPrior, recipe: GodivaRecipe, prompts: list[str], seed: int = 0,
-                  batch_size: int = 256) -> torch.Tensor:
+                  batch_size: int = SAMPLE_BATCH) -> torch.Tensor:
     """Token grids `(n, f, h, w)` for the prompts; deterministic given the seed."""
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
@@ -200,9 +200,7 @@ def evaluate(model: GodivaPrior, recipe: GodivaRecipe) -> dict[str, float | int 
     codebook use of the samples; layout spread; validation cross-entropy."""
     holdout = recipe.data.holdout or vdm.HELD_OUT
     prompts = vdm.eval_prompts(recipe.eval_samples, holdout)
-    start = time.perf_counter()
-    tokens = sample_tokens(model, recipe, prompts, seed=recipe.eval_seed)
-    seconds = time.perf_counter() - start
+    tokens, timing = vdm.timed(lambda: sample_tokens(model, recipe, prompts, seed=recipe.eval_seed), model)
     videos = decode(tokens, recipe.vqvae)
     usage = codebook_usage(tokens, recipe.prior.codebook_size)
     spread = vdm.layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed), holdout, recipe.data.world,
@@ -215,9 +213,8 @@ def evaluate(model: GodivaPrior, recipe: GodivaRecipe) -> dict[str, float | int 
         "sample_codebook_used": usage["used"],
         "sample_codebook_perplexity": usage["perplexity"],
         "prior_steps_per_video": tokens[0].numel(),
-        "sampling_s_per_video": seconds / len(prompts),
-        "sampling_batch": min(len(prompts), 256),
-        "sampling_device": str(next(model.parameters()).device),
+        **timing,
+        "sampling_batch": min(len(prompts), SAMPLE_BATCH),
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
         "temperature": recipe.temperature,

@@ -13,7 +13,6 @@ discriminator added; `tganc-tiny` has all three (video, frame, motion): the tabl
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import torch
@@ -99,9 +98,7 @@ def evaluate(model: TGANC, recipe: TGANCRecipe) -> dict[str, float | int | str]:
     `diversity_samples` clips per held-out prompt against rendered clips of the same prompts."""
     holdout = recipe.data.holdout or vdm.HELD_OUT
     prompts = vdm.eval_prompts(recipe.eval_samples, holdout)
-    start = time.perf_counter()
-    videos = generate(model, recipe, prompts, seed=recipe.eval_seed)
-    seconds = time.perf_counter() - start
+    videos, timing = vdm.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed), model)
     scores = caption_accuracy(videos, prompts)
     spread = vdm.layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed), holdout, recipe.data.world,
                             recipe.diversity_samples, recipe.eval_seed + 1)
@@ -109,8 +106,7 @@ def evaluate(model: TGANC, recipe: TGANCRecipe) -> dict[str, float | int | str]:
         **vdm.judged(scores),
         **vdm.by_frame(videos, prompts),
         **spread,
-        "sampling_s_per_video": seconds / len(prompts),
-        "sampling_device": str(next(model.parameters()).device),
+        **timing,
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
     }

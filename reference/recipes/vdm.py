@@ -124,6 +124,16 @@ def by_frame(videos: torch.Tensor, prompts: list[str]) -> dict[str, list[float]]
     return {"colour_by_frame": [s.colour for s in scores], "shape_by_frame": [s.shape for s in scores]}
 
 
+def timed(sample: Callable[[], torch.Tensor], model: nn.Module) -> tuple[torch.Tensor, dict[str, float | str]]:
+    """Run `sample()` (a batch of n clips or token grids); its result, and the card's sampling
+    time per clip and device."""
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = sample()
+    seconds = time.perf_counter() - start
+    return out, {"sampling_s_per_video": seconds / len(out), "sampling_device": str(next(model.parameters()).device)}
+
+
 def layout_metrics(generate_clips: Callable[[list[str], int], torch.Tensor], holdout: tuple, world: WorldConfig,
                    per_prompt: int, seed: int) -> dict[str, float]:
     """Layout spread of `per_prompt` samples of each held-out prompt (`generate_clips(prompts, seed)`)
@@ -148,10 +158,7 @@ def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, f
     """Caption accuracy by the judge on `eval_samples` videos of held-out prompts, frame by frame
     too, and (where the recipe asks for it) the layout spread (any text-to-video recipe)."""
     prompts = eval_prompts(recipe.eval_samples, recipe.data.holdout or HELD_OUT)
-    start = time.perf_counter()
-    with torch.no_grad():
-        videos = generate(model, recipe, prompts, seed=recipe.eval_seed, batch_size=32)
-    seconds = time.perf_counter() - start
+    videos, timing = timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, batch_size=32), model)
     spread = {}
     if getattr(recipe, "diversity_samples", 0):
         holdout = recipe.data.holdout or HELD_OUT
@@ -161,8 +168,7 @@ def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, f
         **judged(caption_accuracy(videos, prompts)),
         **by_frame(videos, prompts),
         **spread,
-        "sampling_s_per_video": seconds / len(prompts),
-        "sampling_device": str(next(model.parameters()).device),
+        **timing,
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
         "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
