@@ -135,8 +135,14 @@ def train(
     collate_fn: Callable[[list], Any],
     device: torch.device | str | None = None,
     run_dir: Path | None = None,
+    on_step: Callable[[int, nn.Module], None] | None = None,
+    deadline: float | None = None,
 ) -> TrainResult:
-    """Train `model` on batches drawn at random from `dataset`; resume from `run_dir` if it holds a checkpoint."""
+    """Train `model` on batches drawn at random from `dataset`; resume from `run_dir` if it holds a checkpoint.
+
+    `on_step(step, ema)` runs after every step (e.g. a learning-curve point every k steps);
+    `deadline` (a `time.time()` value) stops training cleanly there, saving the state so a rerun
+    goes on (the result then has fewer steps than the config asks for)."""
     device = pick_device(str(device) if device is not None else None)
     ddp = setup_distributed(device.type)
     if device.type == "cuda" and ddp.world_size > 1:
@@ -161,8 +167,8 @@ def train(
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
-        batch_rng.set_state(state["batch_rng"][ddp.rank])
-        noise_rng.set_state(state["noise_rng"][ddp.rank])
+        batch_rng.set_state(state["batch_rng"][ddp.rank].cpu())
+        noise_rng.set_state(state["noise_rng"][ddp.rank].cpu())
         step, losses, elapsed = state["step"], state["losses"], state["elapsed"]
 
     wrapped: nn.Module = model
@@ -192,9 +198,15 @@ def train(
             if bar.disable and ddp.rank == 0 and not os.environ.get("CI"):  # a log line for nohup runs
                 print(f"step {step}/{config.steps} loss {loss.item():.4f} "
                       f"{elapsed + time.perf_counter() - start:.0f}s", flush=True)
-        if state_path is not None and config.checkpoint_every and step % config.checkpoint_every == 0:
+        if on_step is not None:
+            on_step(step, ema)
+        late = deadline is not None and time.time() > deadline
+        if state_path is not None and ((config.checkpoint_every and step % config.checkpoint_every == 0) or late):
             _save_state(state_path, model, ema, optimizer, schedule, batch_rng, noise_rng, step, losses,
                         elapsed + time.perf_counter() - start, ddp)
+        if late:
+            print(f"deadline reached at step {step}/{config.steps}: stopping", flush=True)
+            break
     bar.close()
     elapsed += time.perf_counter() - start
     model.eval()

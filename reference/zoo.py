@@ -1,7 +1,8 @@
 """The model zoo: small pretrained toy models that ship with the book, and the commands that make them.
 
     python -m reference.zoo list
-    python -m reference.zoo train NAME [--device D] [--steps N]
+    python -m reference.zoo train NAME [--device D] [--steps N] [--deadline-minutes M]
+    python -m reference.zoo train-all --device cuda --deadline-minutes 8 --out DIR [--only NAMES] [--jobs J]
     python -m reference.zoo verify
     python -m reference.zoo eval NAME [--update-card]
     python -m reference.zoo sample NAME --prompt "a red circle" --n 8 --seed 0 --out FILE.npz
@@ -20,7 +21,11 @@ import datetime
 import enum
 import hashlib
 import json
+import os
+import subprocess
 import sys
+import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -32,7 +37,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, godiva, latent, latte, tganc, timesformer, vae, vdm, videovae
+from .recipes import frames, godiva, latent, latte, motion, tganc, timesformer, vae, vdm, videovae
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +62,9 @@ class Entry:
     # Runs before training (e.g. loads an image model into the spatial layers); returns what the
     # card records about it, or None.
     initialize: Callable[[nn.Module, Any], dict | None] | None = None
+    # A learning-curve point measured on the EMA weights every `recipe.curve_every` steps (the card's
+    # `curve`), or None.
+    curve: Callable[[nn.Module, Any], dict] | None = None
 
 
 def _captioned_diffusion(name: str, description: str, recipe: Any, build: Callable[[Any], nn.Module],
@@ -156,6 +164,21 @@ for _row in tganc.ABLATIONS:
         evaluate=tganc.evaluate, headline="caption_accuracy",
     )
 
+# Chapter 6's motion study: one DiT per row, one change off the base, the same CPU budget.
+for _row in motion.ROWS:
+    _name = f"motion-{_row}"
+    REGISTRY[_name] = Entry(
+        name=_name, description=f"motion study row {_row!r}: {motion.ROWS[_row] or 'the base'} (chapter 6)".replace("'", ""),
+        recipe=motion.row(_row), build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
+        evaluate=motion.evaluate, headline="motion_accuracy", initialize=motion.initialize, curve=motion.curve_point,
+    )
+
+REGISTRY["t2v-tiny"] = Entry(
+    name="t2v-tiny", description="the book's text-to-video DiT: causal-VAE latents, full 3D attention, caption cross-attention (chapter 6)",
+    recipe=motion.T2V, build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
+    evaluate=motion.evaluate, headline="caption_accuracy", initialize=motion.initialize, curve=motion.curve_point,
+)
+
 # TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
 for _task in timesformer.Task:
     for _variant in Variant:
@@ -254,14 +277,34 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def train_model(name: str, device: str | None = None, steps: int | None = None) -> dict:
-    """Train by the recipe, write weights and card, measure the card's metrics on the written file."""
+def _curve_recorder(spec: Entry, recipe: Any, path: Path) -> Callable[[int, nn.Module], None] | None:
+    """An `on_step` hook appending a learning-curve point to `path` (JSON) every `curve_every` steps."""
+    every = getattr(recipe, "curve_every", 0)
+    if spec.curve is None or not every:
+        return None
+
+    def record(step: int, ema: nn.Module) -> None:
+        if step % every:
+            return
+        points = json.loads(path.read_text()) if path.exists() else []
+        points = [p for p in points if p["step"] < step]  # a resumed run may redo a point
+        points.append({"step": step, **spec.curve(ema, recipe)})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(points, indent=1) + "\n")
+
+    return record
+
+
+def train_model(name: str, device: str | None = None, steps: int | None = None, deadline: float | None = None) -> dict:
+    """Train by the recipe, write weights and card, measure the card's metrics on the written file.
+    `deadline` (a `time.time()` value) stops training early; the card then records the steps done."""
     spec = entry(name)
     recipe = spec.recipe
     if steps is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, steps=steps))
     model = spec.build(recipe)
     initialised_from = spec.initialize(model, recipe) if spec.initialize else None
+    curve_path = RUNS / name / "curve.json"
     result: TrainResult = train(
         model,
         spec.loss(recipe),
@@ -270,6 +313,8 @@ def train_model(name: str, device: str | None = None, steps: int | None = None) 
         collate_fn=spec.collate,
         device=device,
         run_dir=RUNS / name,
+        on_step=_curve_recorder(spec, recipe, curve_path),
+        deadline=deadline,
     )
     if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
         return {}
@@ -295,6 +340,8 @@ def train_model(name: str, device: str | None = None, steps: int | None = None) 
         "losses": result.losses,
         "metrics": {},
     }
+    if curve_path.exists() and spec.curve is not None:
+        info["curve"] = json.loads(curve_path.read_text())
     card_path(name).write_text(json.dumps(info, indent=2) + "\n")
     info["metrics"] = evaluate(name, device=device, update_card=True)
     return info
@@ -315,6 +362,61 @@ def evaluate(name: str, device: str | None = None, update_card: bool = False) ->
         info["metrics"] = metrics
         card_path(name).write_text(json.dumps(info, indent=2) + "\n")
     return metrics
+
+
+def train_all(names: list[str], out: Path, device: str = "cuda", deadline_minutes: float = 8.0, jobs: int = 4,
+              eval_reserve_minutes: float = 1.5, archive_mib: int = 15) -> list[Path]:
+    """Train the named models concurrently (`jobs` processes at a time, one CPU thread each), each
+    stopping at the deadline less the time its evaluation needs; then pack their weights, cards and
+    logs into archives of at most `archive_mib` MiB in `out` (for a machine that returns few files).
+    A rerun resumes every model from `runs/`."""
+    for name in names:
+        entry(name)  # unknown names fail before anything starts
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    stop_at = start + (deadline_minutes - eval_reserve_minutes) * 60
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    waiting, running, codes = list(names), {}, {}
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            name = waiting.pop(0)
+            log = open(out / f"{name}.log", "w")
+            command = [sys.executable, "-m", "reference.zoo", "train", name, "--device", device, "--deadline-at", str(stop_at)]
+            running[name] = (subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log)
+        time.sleep(2)
+        if time.time() > start + deadline_minutes * 60:  # an evaluation overran: stop it, keep the rest
+            for name, (process, _) in running.items():
+                print(f"{name}: still running at the deadline, stopped", flush=True)
+                process.terminate()
+        for name, (process, log) in list(running.items()):
+            if process.poll() is not None:
+                codes[name] = process.returncode
+                log.close()
+                del running[name]
+                print(f"{name}: exit {process.returncode} after {time.time() - start:.0f}s", flush=True)
+    (out / "summary.json").write_text(json.dumps({"exit_codes": codes, "seconds": time.time() - start}, indent=1) + "\n")
+    return pack(names, out, archive_mib)
+
+
+def pack(names: list[str], out: Path, archive_mib: int = 15) -> list[Path]:
+    """Each model's weights and card (and the logs in `out`) into `out/zoo-K.tar` archives of at most
+    `archive_mib` MiB each; unpack with `tar -xf` in the repository root."""
+    out.mkdir(parents=True, exist_ok=True)
+    shipped = [p for n in names for p in (weights_path(n), card_path(n)) if p.exists()]
+    logs = sorted(out.glob("*.log")) + [p for p in [out / "summary.json"] if p.exists()]
+    files = [(p, f"checkpoints/{p.name}") for p in shipped] + [(p, f"logs/{p.name}") for p in logs]
+    archives, current, size = [], None, 0
+    for path, arcname in files:
+        if current is None or size + path.stat().st_size > archive_mib * 2**20:
+            if current is not None:
+                current.close()
+            archives.append(out / f"zoo-{len(archives)}.tar")
+            current, size = tarfile.open(archives[-1], "w"), 0
+        current.add(path, arcname=arcname)
+        size += path.stat().st_size
+    if current is not None:
+        current.close()
+    return archives
 
 
 def verify() -> list[str]:
@@ -377,6 +479,14 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("name")
     p_train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     p_train.add_argument("--steps", type=int, default=None, help="override the recipe's step count")
+    p_train.add_argument("--deadline-minutes", type=float, default=None, help="stop training after this long (resumable)")
+    p_train.add_argument("--deadline-at", type=float, default=None, help=argparse.SUPPRESS)  # a time.time(), from train-all
+    p_all = commands.add_parser("train-all", help="train several models concurrently to a deadline; pack the results")
+    p_all.add_argument("--device", default="cuda")
+    p_all.add_argument("--deadline-minutes", type=float, default=8.0)
+    p_all.add_argument("--out", type=Path, required=True)
+    p_all.add_argument("--only", default=None, help="comma-separated names (default: every motion-study row)")
+    p_all.add_argument("--jobs", type=int, default=4, help="models trained at once")
     commands.add_parser("verify", help="check every shipped file's sha256 against its card")
     p_eval = commands.add_parser("eval", help="measure NAME's card metrics again; print JSON")
     p_eval.add_argument("name")
@@ -394,9 +504,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             _print_list()
         elif args.command == "train":
-            info = train_model(args.name, device=args.device, steps=args.steps)
+            deadline = args.deadline_at or (time.time() + 60 * args.deadline_minutes if args.deadline_minutes else None)
+            info = train_model(args.name, device=args.device, steps=args.steps, deadline=deadline)
             if info:
                 print(json.dumps({k: info[k] for k in ("name", "steps", "wall_time_s", "hardware", "metrics")}, indent=2))
+        elif args.command == "train-all":
+            names = args.only.split(",") if args.only else [f"motion-{r}" for r in motion.ROWS]
+            for archive in train_all(names, args.out, args.device, args.deadline_minutes, args.jobs):
+                print(f"wrote {archive}")
         elif args.command == "verify":
             problems = verify()
             for problem in problems:

@@ -21,7 +21,7 @@ def test_conditioning_and_axis_matter_once_trained():
     assert not torch.allclose(out_a, out_b), "the condition changes the output"
     # A temporal block mixes only along time: changing frame 0 at one pixel leaves other pixels alone.
     changed = x.clone()
-    changed[:, 0] += 1.0  # token (frame 0, row 0, column 0)
+    changed[:, 0] += torch.randn(16)  # token (frame 0, row 0, column 0); not a constant, which LayerNorm would remove
     cond = torch.randn(2, 8)
     moved = (block(changed, cond, 3, 4, 4) - block(x, cond, 3, 4, 4)).abs().sum(dim=(0, 2))
     same_pixel = torch.tensor([0, 16, 32])  # (f, 0, 0) for f = 0, 1, 2

@@ -122,9 +122,13 @@ def sample(
     shape: tuple[int, ...],
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Run the reverse process from pure noise; noise is drawn on the CPU so seeds agree across devices."""
-    x = torch.randn(shape, generator=generator).to(device)
+    """Run the reverse process from pure noise; noise is drawn on the CPU so seeds agree across devices.
+    `noise`: the starting x_T to use instead of a fresh draw (e.g. correlated across frames, chapter 6)."""
+    if noise is not None and tuple(noise.shape) != tuple(shape):
+        raise ValueError(f"starting noise of shape {tuple(noise.shape)}, expected {tuple(shape)}")
+    x = (torch.randn(shape, generator=generator) if noise is None else noise).to(device)
     for t in sampler.timesteps.tolist():
         tt = torch.full((shape[0],), t, dtype=torch.long, device=device)
         noise = torch.randn(shape, generator=generator).to(device)

@@ -14,7 +14,7 @@ block and a joint block are the same class (Latte's variants, chapter 3). Chapte
 from __future__ import annotations
 
 import torch
-from einops import rearrange
+from einops import rearrange, repeat
 from torch import nn
 
 from .attention import Axis, FoldedSelfAttention, SplitHeadsSelfAttention
@@ -53,11 +53,10 @@ class AdaLNZeroBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor, f: int, h: int, w: int,
                 rope: dict[Axis, torch.Tensor] | None = None) -> torch.Tensor:
-        """x: tokens `(b, f*h*w, d)` in (f h w) order; cond: `(b, cond_dim)`; rope: rotary angles
-        per axis, for the folded attentions that should use them."""
-        shift, scale, gate = rearrange(
-            self.modulation(cond), "b (branch three d) -> three branch b 1 d", three=3, branch=self.branches
-        )
+        """x: tokens `(b, f*h*w, d)` in (f h w) order; cond: `(b, cond_dim)`, or `(b, f, cond_dim)`
+        for one condition per frame (a noise level per frame, chapter 6); rope: rotary angles per
+        axis, for the folded attentions that should use them."""
+        shift, scale, gate = modulations(self.modulation(cond), self.branches, f, h, w)
         for i, (axis, attention) in enumerate(zip(self.axes, self.attentions)):
             modulated = self.norm(x) * (1 + scale[i]) + shift[i]
             if isinstance(attention, FoldedSelfAttention):
@@ -66,3 +65,13 @@ class AdaLNZeroBlock(nn.Module):
                 update = attention(modulated, f, h, w, rope=rope)
             x = x + gate[i] * update
         return x + gate[-1] * self.mlp(self.norm(x) * (1 + scale[-1]) + shift[-1])
+
+
+def modulations(regressed: torch.Tensor, branches: int, f: int, h: int, w: int) -> torch.Tensor:
+    """The regressed `(b, branches*3*d)` (one condition per clip) or `(b, f, branches*3*d)` (one per
+    frame) as shift, scale and gate `(3, branches, b, 1 or f*h*w, d)`, broadcasting over the tokens."""
+    if regressed.dim() == 2:
+        return rearrange(regressed, "b (branch three d) -> three branch b 1 d", three=3, branch=branches)
+    if regressed.dim() != 3 or regressed.shape[1] != f:
+        raise ValueError(f"per-frame conditions must be (b, {f}, d'), got {tuple(regressed.shape)}")
+    return repeat(regressed, "b f (branch three d) -> three branch b (f hw) d", three=3, branch=branches, hw=h * w)

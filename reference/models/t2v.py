@@ -1,0 +1,172 @@
+"""The text-to-video transformer of chapter 6's motion study and of `t2v-tiny`.
+
+A DiT on video tokens built from the book's parts (Peebles & Xie, 2023; chapter 3's Latte): a
+linear patch embedding, fixed 2D sine positions within a frame plus a sine embedding of the frame
+index, adaLN-Zero blocks, and a final adaLN layer back to patches. What the study varies is
+switched by the config:
+
+- `attention`: `JOINT`, full 3D attention over all tokens of the clip (CogVideoX, Yang et al.,
+  2024, sec. 2.2), or `DIVIDED`, spatial and temporal blocks interleaved (Latte's variant 1).
+- `caption`: `POOLED`, the caption's mean word vector summed into the adaLN condition (chapter 0),
+  or `CROSS`, the same plus a cross-attention to the caption's word vectors after every block's
+  self-attention, as Wan's blocks do (zero-initialised, so it starts switched off).
+- timesteps: one per clip `(b,)` or one per frame `(b, f)` (Diffusion Forcing, Chen et al., 2024):
+  with per-frame times every frame's tokens get their own adaLN modulation.
+
+Timesteps may be DDPM's integers in [0, T) or rectified flow's t * 1000 (`reference.diffusion.flow`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+import torch
+from einops import rearrange, repeat
+from torch import nn
+
+from ..data.vocab import PAD_ID, WORDS
+from ..nn.adaln import AdaLNZeroBlock
+from ..nn.attention import Axis, attention
+from ..nn.embeddings import TimestepEmbedding, sinusoidal_embedding
+from ..nn.patch import PatchEmbed, PatchUnembed, patch_grid
+from ..nn.text import PooledCaptionEncoder
+from .latte import sincos_2d
+
+
+class AttentionKind(str, Enum):
+    JOINT = "joint"  # every block attends over all f*h*w tokens
+    DIVIDED = "divided"  # spatial and temporal blocks alternate
+
+
+class CaptionKind(str, Enum):
+    POOLED = "pooled"  # adaLN only
+    CROSS = "cross"  # adaLN and cross-attention to the words
+
+
+@dataclass(frozen=True)
+class VideoDiTConfig:
+    in_channels: int = 4
+    dim: int = 128
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    patch: int = 1
+    attention: AttentionKind = AttentionKind.JOINT
+    caption: CaptionKind = CaptionKind.POOLED
+    vocab_size: int = len(WORDS)
+    max_words: int = 16  # longest caption the word positions cover
+
+    @classmethod
+    def tiny(cls, **changes) -> "VideoDiTConfig":
+        return cls(**{"in_channels": 2, "dim": 16, "depth": 2, "heads": 2, **changes})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CaptionCrossAttention(nn.Module):
+    """Video tokens `(b, n, d)` attend to caption words `(b, m, d)` and a learned null word (so an
+    all-padding caption still has one key); the output projection starts at zero."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.null = nn.Parameter(torch.zeros(1, 1, dim))
+        self.out = nn.Linear(dim, dim)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, words: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """keep: `(b, m)` bool, False at padding."""
+        b = x.shape[0]
+        words = torch.cat([self.null.expand(b, -1, -1).to(words.dtype), words], dim=1)  # (b, 1 + m, d)
+        keep = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=keep.device), keep], dim=1)
+        q = rearrange(self.q(self.norm(x)), "b n (heads d) -> b heads n d", heads=self.heads)
+        k, v = rearrange(self.kv(words), "b m (two heads d) -> two b heads m d", two=2, heads=self.heads)
+        mask = keep[:, None, None, :]  # (b, 1, 1, 1 + m): a query may look at every real word
+        return self.out(rearrange(attention(q, k, v, mask=mask), "b heads n d -> b n (heads d)"))
+
+
+class VideoDiT(nn.Module):
+    """Video `(b, c, f, h, w)`, timesteps `(b,)` or `(b, f)`, caption ids `(b, m)` -> `(b, c, f, h, w)`."""
+
+    def __init__(self, config: VideoDiTConfig = VideoDiTConfig()) -> None:
+        super().__init__()
+        if config.dim % (2 * config.heads) or config.dim % 4:
+            raise ValueError(f"width {config.dim} must be divisible by 4 and by 2 x {config.heads} heads")
+        if config.attention is AttentionKind.DIVIDED and config.depth % 2:
+            raise ValueError(f"divided attention alternates spatial and temporal blocks: depth must be even, got {config.depth}")
+        self.config = config
+        self.patch_embed = PatchEmbed(config.in_channels, config.dim, config.patch)
+        self.time_embed = TimestepEmbedding(config.dim)
+        self.caption_encoder = PooledCaptionEncoder(config.vocab_size, config.dim)
+        axes = [Axis.JOINT] * config.depth if config.attention is AttentionKind.JOINT else \
+            [Axis.SPACE if i % 2 == 0 else Axis.TIME for i in range(config.depth)]
+        self.blocks = nn.ModuleList(AdaLNZeroBlock(config.dim, config.heads, a, config.dim, config.mlp_ratio) for a in axes)
+        if config.caption is CaptionKind.CROSS:
+            self.word_embed = nn.Embedding(config.vocab_size, config.dim, padding_idx=PAD_ID)
+            self.word_position = nn.Parameter(torch.zeros(1, config.max_words, config.dim))
+            self.cross = nn.ModuleList(CaptionCrossAttention(config.dim, config.heads) for _ in axes)
+        self.final_norm = nn.LayerNorm(config.dim, elementwise_affine=False, eps=1e-6)
+        self.final_modulation = nn.Sequential(nn.SiLU(), nn.Linear(config.dim, 2 * config.dim))
+        self.unembed = PatchUnembed(config.dim, config.in_channels, config.patch)
+        for layer in (self.final_modulation[-1], self.unembed.proj):  # DiT: the model starts by predicting 0
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        # A latent model's data statistics, per channel (identity for pixels): the model learns
+        # (z - mean) / std, and samples are mapped back by `denormalise` before decoding.
+        self.register_buffer("latent_mean", torch.zeros(config.in_channels))
+        self.register_buffer("latent_std", torch.ones(config.in_channels))
+
+    @torch.no_grad()
+    def fit_latent_statistics(self, latents: torch.Tensor) -> dict[str, list[float]]:
+        """Set the per-channel mean and std from latents `(b, c, f, h, w)`; returns them."""
+        if latents.dim() != 5 or latents.shape[1] != self.config.in_channels:
+            raise ValueError(f"expected latents (b, {self.config.in_channels}, f, h, w), got {tuple(latents.shape)}")
+        self.latent_mean.copy_(latents.mean(dim=(0, 2, 3, 4)))
+        self.latent_std.copy_(latents.std(dim=(0, 2, 3, 4)).clamp(min=1e-6))
+        return {"latent_mean": self.latent_mean.tolist(), "latent_std": self.latent_std.tolist()}
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.latent_mean.view(1, -1, 1, 1, 1)) / self.latent_std.view(1, -1, 1, 1, 1)
+
+    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.latent_std.view(1, -1, 1, 1, 1) + self.latent_mean.view(1, -1, 1, 1, 1)
+
+    def condition(self, t: torch.Tensor, tokens: torch.Tensor, frames: int) -> torch.Tensor:
+        """The adaLN condition: `(b, d)` for one timestep per clip, `(b, f, d)` for one per frame."""
+        caption = self.caption_encoder(tokens)  # (b, d)
+        if t.dim() == 1:
+            return self.time_embed(t) + caption
+        if t.shape[1] != frames:
+            raise ValueError(f"per-frame timesteps must be (b, {frames}), got {tuple(t.shape)}")
+        return rearrange(self.time_embed(t.flatten()), "(b f) d -> b f d", f=frames) + caption[:, None]
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            raise ValueError(f"expected videos (b, c, f, h, w), got shape {tuple(x.shape)}")
+        c = self.config
+        if tokens.shape[1] > c.max_words:
+            raise ValueError(f"captions of at most {c.max_words} tokens, got {tokens.shape[1]}")
+        grid = patch_grid(*x.shape[2:], patch=c.patch)
+        h = self.patch_embed(x)[0]  # (b, f*h*w, d)
+        position = sincos_2d(grid.h, grid.w, c.dim).to(x.device)[None] + \
+            sinusoidal_embedding(torch.arange(grid.f, device=x.device), c.dim)[:, None]  # (f, h*w, d)
+        h = h + rearrange(position, "f n d -> 1 (f n) d").to(h.dtype)
+        cond = self.condition(t, tokens, grid.f)
+        if c.caption is CaptionKind.CROSS:
+            words = self.word_embed(tokens) + self.word_position[:, : tokens.shape[1]]  # (b, m, d)
+            keep = tokens != PAD_ID
+        for i, block in enumerate(self.blocks):
+            h = block(h, cond, grid.f, grid.h, grid.w)
+            if c.caption is CaptionKind.CROSS:
+                h = h + self.cross[i](h, words, keep)
+        if cond.dim() == 3:  # one shift and scale per frame, for all of its tokens
+            shift, scale = repeat(self.final_modulation(cond), "b f (two d) -> two b (f n) d", two=2, n=grid.h * grid.w)
+        else:
+            shift, scale = rearrange(self.final_modulation(cond), "b (two d) -> two b 1 d", two=2)
+        return self.unembed(self.final_norm(h) * (1 + scale) + shift, grid)

@@ -1,0 +1,425 @@
+"""Chapter 6's motion study: what makes a tiny text-to-video diffusion model learn its motion word.
+
+Every row of the study is one `MotionRecipe`, one change away from `BASE`: a 1.3M-parameter DiT
+(`reference.models.t2v`) with full 3D attention, in the latents of chapter 5's causal VAE
+(`vae-causal-tiny`: 9 x 32 x 32 clips to 3 x 8 x 8 x 4, 192 tokens), latents normalised per
+channel, v-prediction on the cosine schedule, one noise level per clip, independent noise per
+frame, the pooled caption in adaLN. The levers (`ROWS`):
+
+- attention: full 3D (CogVideoX) against divided spatial/temporal blocks (Latte, variant 1);
+- noise prior: PYoCo's mixed and progressive noise (`reference.diffusion.noise`), in training
+  and sampling;
+- noise levels: one per frame in training (Diffusion Forcing), sampled with one level for all;
+- objective: rectified flow with logit-normal times (SD3, Wan) against DDPM's v-prediction;
+- caption: per-word cross-attention (Wan) on top of the pooled caption;
+- space: the same DiT on pixels (patch 4, 576 tokens) against latents;
+- batch: 4x the batch at the same clips seen (a quarter of the steps);
+- an upper bound: the first frame given (clean, as ConsistI2V substitutes it), so what is left
+  to generate is the motion.
+
+Every row has the same data (seed, held-out prompts), sampler budget (25 steps, guidance 1) and
+*CPU* budget: its step count is the study's CPU minutes divided by the row's measured seconds per
+step on one thread of the 2-core machine (`CPU_S_PER_STEP`). Each card also carries a learning
+curve: the judge on `curve_samples` held-out samples every `curve_every` steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+from torch import nn
+
+from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate, render, scene_from_attributes
+from ..diffusion import DDIMSampler, NoiseSchedule, Parameterisation, ScheduleConfig, guided
+from ..diffusion.flow import TIME_SCALE, interpolate, logit_normal, sampling_times, velocity
+from ..diffusion.noise import NoisePrior, video_noise
+from ..metrics.cost import count_flops
+from ..metrics.judge import caption_accuracy
+from ..models.t2v import AttentionKind, CaptionKind, VideoDiT, VideoDiTConfig
+from ..models.vae_causal import CausalVAE
+from ..nn.text import drop_captions
+from ..train import TrainConfig
+from . import vdm
+from .vdm import HELD_OUT, Combination, prompt
+
+
+class Space(str, Enum):
+    LATENT = "latent"  # the causal VAE's latents, patch 1
+    PIXEL = "pixel"  # RGB frames, patch 4
+
+
+class Objective(str, Enum):
+    V = "v"  # DDPM, cosine schedule, v-prediction, DDIM sampling
+    FLOW = "flow"  # rectified flow, logit-normal times, Euler sampling
+
+
+class Timesteps(str, Enum):
+    SHARED = "shared"  # one noise level per clip
+    PER_FRAME = "per_frame"  # one per frame, drawn independently (Diffusion Forcing)
+
+
+@dataclass(frozen=True)
+class MotionRecipe:
+    model: VideoDiTConfig = VideoDiTConfig()  # 1.28M parameters, joint attention, pooled caption
+    space: Space = Space.LATENT
+    vae: str = "vae-causal-tiny"  # the frozen autoencoder of LATENT rows
+    objective: Objective = Objective.V
+    schedule: ScheduleConfig = ScheduleConfig()  # cosine, T = 1000
+    noise: NoisePrior = NoisePrior.INDEPENDENT
+    noise_alpha: float = 1.0  # PYoCo's alpha (mixed: 1, progressive: 2 in the paper)
+    timesteps: Timesteps = Timesteps.SHARED
+    first_frame_given: bool = False  # the upper bound: frame 1 clean in training and sampling
+    flow_shift: float = 1.0  # SD3's sampling-time shift (flow rows)
+    data: DatasetConfig = DatasetConfig(
+        world=WorldConfig(frames=9, height=32, width=32), length=1_000_000, seed=7, holdout=HELD_OUT
+    )
+    train: TrainConfig = TrainConfig(
+        steps=2400, batch_size=32, lr=1e-3, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995,
+        amp=False, checkpoint_every=200,
+    )
+    caption_dropout: float = 0.1
+    sample_steps: int = 25
+    guidance_scale: float = 1.0
+    statistics_clips: int = 256  # clips whose latents set the per-channel mean and std
+    eval_samples: int = 256
+    eval_seed: int = 1234
+    curve_every: int = 300  # steps between learning-curve points (0: none)
+    curve_samples: int = 60  # held-out samples judged at each point
+
+    @classmethod
+    def tiny(cls, vae: str = "vae-causal-tiny", **changes) -> "MotionRecipe":
+        """For tests: trains in seconds on the named (test) VAE and learns nothing."""
+        base = cls(
+            model=VideoDiTConfig.tiny(), vae=vae,
+            data=DatasetConfig(world=WorldConfig(frames=5, height=16, width=16), length=64, holdout=HELD_OUT),
+            train=TrainConfig.tiny(), sample_steps=2, statistics_clips=4, eval_samples=4, curve_every=2, curve_samples=2,
+        )
+        return dataclasses.replace(base, **changes)
+
+    @property
+    def per_frame_times(self) -> bool:
+        return self.timesteps is Timesteps.PER_FRAME or self.first_frame_given
+
+
+# Seconds per training step on one thread of the 2-core CPU (torch 2.13, fp32), measured by
+# `profile_cpu` with a few steps of each row after warm-up; the study gives every row the same
+# CPU minutes, so a row's steps are STUDY_CPU_MINUTES * 60 / its seconds per step.
+STUDY_CPU_MINUTES = 40
+CPU_S_PER_STEP: dict[str, float] = {
+    "base": 0.95, "divided": 0.90, "mixed": 0.93, "progressive": 0.94, "forcing": 0.96, "flow": 0.87,
+    "cross": 1.11, "pixel": 3.41, "batch128": 4.26, "first-frame": 0.98,
+}
+
+# row -> the change against BASE (the recipe fields it replaces).
+ROWS: dict[str, dict] = {
+    "base": {},
+    "divided": {"model": dataclasses.replace(VideoDiTConfig(), attention=AttentionKind.DIVIDED)},
+    "mixed": {"noise": NoisePrior.MIXED, "noise_alpha": 1.0},
+    "progressive": {"noise": NoisePrior.PROGRESSIVE, "noise_alpha": 2.0},
+    "forcing": {"timesteps": Timesteps.PER_FRAME},
+    "flow": {"objective": Objective.FLOW},
+    "cross": {"model": dataclasses.replace(VideoDiTConfig(), caption=CaptionKind.CROSS)},
+    "pixel": {"space": Space.PIXEL, "model": dataclasses.replace(VideoDiTConfig(), in_channels=3, patch=4)},
+    "batch128": {"train_batch": 128},
+    "first-frame": {"first_frame_given": True},
+}
+
+
+def row(name: str, steps: int | None = None) -> MotionRecipe:
+    """The recipe of one study row, with the step count its CPU budget buys (or `steps`)."""
+    if name not in ROWS:
+        raise ValueError(f"unknown motion-study row {name!r}; expected one of {sorted(ROWS)}")
+    changes = dict(ROWS[name])
+    batch = changes.pop("train_batch", MotionRecipe.train.batch_size)
+    if steps is None:
+        steps = study_steps(name)
+    train = dataclasses.replace(MotionRecipe.train, batch_size=batch, steps=steps)
+    curve_every = max(1, round(steps / 8 / 50) * 50)
+    return dataclasses.replace(MotionRecipe(), train=train, curve_every=curve_every, **changes)
+
+
+def describe(name: str) -> str:
+    """What a row changes against the base, in words: `field = value` for every changed field."""
+    base, recipe = row("base", steps=1), row(name, steps=1)
+    changes = []
+    for field in dataclasses.fields(MotionRecipe):
+        if field.name in ("train", "curve_every"):
+            continue
+        old, new = getattr(base, field.name), getattr(recipe, field.name)
+        if dataclasses.is_dataclass(new):
+            changes += [f"{field.name}.{f.name} = {getattr(getattr(new, f.name), 'value', getattr(new, f.name))}"
+                        for f in dataclasses.fields(new) if getattr(new, f.name) != getattr(old, f.name)]
+        elif new != old:
+            changes.append(f"{field.name} = {getattr(new, 'value', new)}")
+    if recipe.train.batch_size != base.train.batch_size:
+        changes.append(f"batch = {recipe.train.batch_size}")
+    return ", ".join(changes) or "nothing (the base)"
+
+
+def study_steps(name: str) -> int:
+    """Steps the study's CPU minutes buy for this row (rounded to 50)."""
+    seconds = CPU_S_PER_STEP.get(name)
+    if seconds is None:
+        return MotionRecipe.train.steps
+    return max(50, int(STUDY_CPU_MINUTES * 60 / seconds / 50) * 50)
+
+
+# The book's text-to-video model, chapter 6's answer: the study's base with per-word cross-attention
+# to the caption, trained for about twice the study's CPU budget (see the chapter for why).
+T2V = dataclasses.replace(
+    MotionRecipe(), model=dataclasses.replace(VideoDiTConfig(), caption=CaptionKind.CROSS),
+    train=dataclasses.replace(MotionRecipe.train, steps=4800), curve_every=400,
+)
+
+
+def build_model(recipe: MotionRecipe) -> VideoDiT:
+    return VideoDiT(recipe.model)
+
+
+def load_vae(name: str, device: torch.device | str = "cpu") -> CausalVAE:
+    from .. import zoo  # the zoo imports the recipes
+
+    return zoo.load_frozen(name, CausalVAE, "a latent video diffusion model (causal VAE latents)", device)
+
+
+def initialize(model: VideoDiT, recipe: MotionRecipe) -> dict | None:
+    """LATENT rows: measure the per-channel latent mean and std on `statistics_clips` training clips."""
+    if recipe.space is Space.PIXEL:
+        return None
+    from .. import zoo
+
+    vae = load_vae(recipe.vae)
+    if vae.config.latent_channels != recipe.model.in_channels:
+        raise ValueError(f"{recipe.vae} makes {vae.config.latent_channels}-channel latents; "
+                         f"the denoiser takes {recipe.model.in_channels}")
+    data = ShapesDataset(recipe.data)
+    videos = collate([data[i] for i in range(recipe.statistics_clips)]).video
+    with torch.no_grad():
+        latents = torch.cat([vae.encode(chunk)[0] for chunk in videos.split(32)])
+    return {"vae": {"name": recipe.vae, "sha256": zoo.card(recipe.vae)["sha256"]},
+            **model.fit_latent_statistics(latents)}
+
+
+class Encoder:
+    """Clips in [-1, 1] to what the denoiser learns: normalised VAE latent means, or the pixels."""
+
+    def __init__(self, recipe: MotionRecipe) -> None:
+        self.recipe = recipe
+        self.vaes: dict[torch.device, CausalVAE] = {}  # loaded once per device, on first use
+
+    def vae(self, device: torch.device) -> CausalVAE:
+        if device not in self.vaes:
+            self.vaes[device] = load_vae(self.recipe.vae, device)
+        return self.vaes[device]
+
+    @torch.no_grad()
+    def encode(self, model: VideoDiT, videos: torch.Tensor) -> torch.Tensor:
+        if self.recipe.space is Space.PIXEL:
+            return videos
+        return model.normalise(self.vae(videos.device).encode(videos)[0].float())
+
+    @torch.no_grad()
+    def decode(self, model: VideoDiT, x: torch.Tensor) -> torch.Tensor:
+        if self.recipe.space is Space.PIXEL:
+            return x.clamp(-1, 1)
+        vae = self.vae(x.device)
+        return torch.cat([vae.decode(chunk).clamp(-1, 1) for chunk in model.denormalise(x).split(32)])
+
+
+def _per_frame(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`(b,)` or `(b, f)` values viewed to broadcast against `(b, c, f, h, w)`."""
+    values = values.to(x.device, x.dtype)
+    return values.view(-1, 1, 1, 1, 1) if values.dim() == 1 else values[:, None, :, None, None]
+
+
+def noised(recipe: MotionRecipe, schedule: NoiseSchedule, x0: torch.Tensor, noise: torch.Tensor,
+           t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x_t, the network's time input, the regression target) for times `t`: integer DDPM steps, or
+    flow times in [0, 1]; `(b,)` or `(b, f)`. With the first frame given, frame 1 stays clean."""
+    if recipe.objective is Objective.FLOW:
+        x_t, goal, net_t = interpolate(x0, noise, t), velocity(x0, noise), t * TIME_SCALE
+    else:
+        a = _per_frame(schedule.alpha_bar(t), x0)
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        goal, net_t = a.sqrt() * noise - (1 - a).sqrt() * x0, t  # v (Salimans & Ho, 2022)
+    if recipe.first_frame_given:
+        x_t = torch.cat([x0[:, :, :1], x_t[:, :, 1:]], dim=2)
+    return x_t, net_t, goal
+
+
+def draw_times(recipe: MotionRecipe, schedule: NoiseSchedule, b: int, f: int, generator: torch.Generator) -> torch.Tensor:
+    """Training times: `(b,)` one per clip or `(b, f)` one per frame; frame 1 at 0 when it is given."""
+    n = b * f if recipe.per_frame_times else b
+    if recipe.objective is Objective.FLOW:
+        t = logit_normal(n, generator)
+    else:
+        t = torch.randint(0, schedule.num_steps, (n,), generator=generator)
+    if not recipe.per_frame_times:
+        return t
+    t = t.view(b, f)
+    if recipe.first_frame_given:
+        t[:, 0] = 0
+    return t
+
+
+def regression_loss(recipe: MotionRecipe, prediction: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+    """Mean squared error, over the frames the model must generate (all, or 2..F when frame 1 is given)."""
+    if recipe.first_frame_given:
+        prediction, goal = prediction[:, :, 1:], goal[:, :, 1:]
+    return nn.functional.mse_loss(prediction.float(), goal.float())
+
+
+def make_loss(recipe: MotionRecipe):
+    schedule = NoiseSchedule(recipe.schedule)
+    encoder = Encoder(recipe)
+
+    def loss_fn(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        inner = getattr(model, "module", model)  # DDP wraps the model
+        x0 = encoder.encode(inner, batch.video)  # (b, c, f, h, w)
+        b, _, f = x0.shape[:3]
+        tokens = drop_captions(batch.tokens, recipe.caption_dropout, generator)
+        t = draw_times(recipe, schedule, b, f, generator)
+        noise = video_noise(tuple(x0.shape), recipe.noise, recipe.noise_alpha, generator).to(x0)
+        x_t, net_t, goal = noised(recipe, schedule, x0, noise, t.to(x0.device))
+        return regression_loss(recipe, model(x_t, net_t.to(x0.device), tokens), goal)
+
+    return loss_fn
+
+
+def first_frames(recipe: MotionRecipe, combinations: list[Combination], seed: int) -> torch.Tensor:
+    """Rendered clips of the combinations (seeded): the condition of the first-frame upper bound."""
+    world = recipe.data.world
+    return torch.stack([render(scene_from_attributes([c], seed=seed + i, config=world)) for i, c in enumerate(combinations)])
+
+
+@torch.no_grad()
+def generate(model: VideoDiT, recipe: MotionRecipe, prompts: list[str], seed: int = 0, batch_size: int = 64,
+             given: torch.Tensor | None = None, clip_x0: bool | None = None) -> torch.Tensor:
+    """Clips `(n, 3, f, h, w)` in [-1, 1] for the prompts; deterministic given the seed. `given`:
+    clips whose first frame conditions a first-frame model (required for such a model). `clip_x0`:
+    clamp DDIM's x0 estimate to [-1, 1] at every step; right for pixels (the default there), wrong
+    for latents, whose values are not bounded that way (chapter 6 measures what it costs)."""
+    if recipe.first_frame_given and given is None:
+        raise ValueError("this model generates frames 2..F from a given first frame: pass `given` clips")
+    device = next(model.parameters()).device
+    encoder = Encoder(recipe)
+    schedule = NoiseSchedule(recipe.schedule)
+    tokenizer = Tokenizer()
+    generator = torch.Generator().manual_seed(seed)
+    world, p = recipe.data.world, recipe.model.patch
+    if recipe.space is Space.LATENT:
+        vae_config = encoder.vae(device).config
+        s, tf = vae_config.space_factor, vae_config.time_factor
+        shape_of = lambda n: (n, recipe.model.in_channels, 1 + (world.frames - 1) // tf, world.height // s, world.width // s)  # noqa: E731
+    else:
+        shape_of = lambda n: (n, 3, world.frames, world.height, world.width)  # noqa: E731
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start : start + batch_size]
+        tokens = tokenizer.encode_batch(chunk).to(device)
+        model_fn = guided(model, tokens, torch.zeros_like(tokens), recipe.guidance_scale)
+        shape = shape_of(len(chunk))
+        x = video_noise(shape, recipe.noise, recipe.noise_alpha, generator).to(device)
+        first = None
+        if recipe.first_frame_given:
+            first = encoder.encode(model, given[start : start + batch_size].to(device))[:, :, :1]
+
+        def call(x: torch.Tensor, t: float) -> torch.Tensor:
+            n, f = x.shape[0], x.shape[2]
+            if first is None:
+                return model_fn(x, torch.full((n,), t, device=device))
+            times = torch.full((n, f), t, device=device)
+            times[:, 0] = 0
+            return model_fn(torch.cat([first, x[:, :, 1:]], dim=2), times)
+
+        if recipe.objective is Objective.FLOW:
+            times = sampling_times(recipe.sample_steps, recipe.flow_shift).tolist()
+            for t, t_next in zip(times[:-1], times[1:]):
+                x = x + (t_next - t) * call(x, t * TIME_SCALE)
+        else:
+            clip = recipe.space is Space.PIXEL if clip_x0 is None else clip_x0
+            sampler = DDIMSampler(schedule, recipe.sample_steps, Parameterisation.V, clip_x0=clip)
+            for t in sampler.timesteps.tolist():
+                x = sampler.step(call(x, float(t)), t, x).prev_sample
+        if first is not None:
+            x = torch.cat([first, x[:, :, 1:]], dim=2)
+        out.append(encoder.decode(model, x).cpu())
+    return torch.cat(out)
+
+
+def eval_set(recipe: MotionRecipe, n: int) -> tuple[list[str], torch.Tensor | None]:
+    """n held-out prompts (cycling) and, for a first-frame model, the clips whose first frame it is given."""
+    holdout = recipe.data.holdout or HELD_OUT
+    combinations = list(itertools.islice(itertools.cycle(holdout), n))
+    given = first_frames(recipe, combinations, recipe.eval_seed) if recipe.first_frame_given else None
+    return [prompt(c) for c in combinations], given
+
+
+@torch.no_grad()
+def held_out_loss(model: VideoDiT, recipe: MotionRecipe, clips_per_prompt: int = 16, seed: int = 0) -> float:
+    """The row's own training loss on rendered clips of the held-out prompts, with fixed noise and
+    one time per clip spread evenly (comparable along a row's training; across rows only within
+    one objective)."""
+    holdout = recipe.data.holdout or HELD_OUT
+    combinations = [c for c in holdout for _ in range(clips_per_prompt)]
+    device = next(model.parameters()).device
+    clips = first_frames(recipe, combinations, seed).to(device)
+    tokens = Tokenizer().encode_batch([prompt(c) for c in combinations]).to(device)
+    schedule, encoder = NoiseSchedule(recipe.schedule), Encoder(recipe)
+    x0 = encoder.encode(model, clips)
+    n, f = x0.shape[0], x0.shape[2]
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=generator)
+    spread = (torch.arange(n) + 0.5) / n
+    t = spread[order] if recipe.objective is Objective.FLOW else (spread * schedule.num_steps).long()[order]
+    if recipe.per_frame_times:
+        t = t[:, None].repeat(1, f)
+        if recipe.first_frame_given:
+            t[:, 0] = 0
+    noise = video_noise(tuple(x0.shape), recipe.noise, recipe.noise_alpha, generator).to(device)
+    x_t, net_t, goal = noised(recipe, schedule, x0, noise, t.to(device))
+    total = 0.0
+    for chunk in torch.arange(n).split(32):
+        total += regression_loss(recipe, model(x_t[chunk], net_t[chunk].to(device), tokens[chunk]), goal[chunk]).item() * len(chunk)
+    return total / n
+
+
+def forward_flops(model: VideoDiT, recipe: MotionRecipe) -> int:
+    """FLOPs of one denoiser call on one clip (PyTorch's counter)."""
+    device = next(model.parameters()).device
+    world = recipe.data.world
+    if recipe.space is Space.LATENT:
+        x = torch.zeros(1, recipe.model.in_channels, 1 + (world.frames - 1) // 4, world.height // 4, world.width // 4, device=device)
+    else:
+        x = torch.zeros(1, 3, world.frames, world.height, world.width, device=device)
+    t = torch.zeros(1, device=device)
+    tokens = torch.zeros(1, 6, dtype=torch.long, device=device)
+    return count_flops(lambda: model(x, t, tokens))
+
+
+def curve_point(model: VideoDiT, recipe: MotionRecipe) -> dict[str, float]:
+    """One point of the learning curve: the judge on `curve_samples` held-out samples."""
+    prompts, given = eval_set(recipe, recipe.curve_samples)
+    scores = caption_accuracy(generate(model, recipe, prompts, seed=recipe.eval_seed, given=given), prompts)
+    return {"colour": scores.colour, "shape": scores.shape, "motion": scores.motion, "all_correct": scores.all_correct}
+
+
+def evaluate(model: VideoDiT, recipe: MotionRecipe) -> dict[str, float | int | str]:
+    """The judge on `eval_samples` held-out samples (per attribute, per frame, flicker, persistence),
+    sampling time, held-out loss and FLOPs per call."""
+    prompts, given = eval_set(recipe, recipe.eval_samples)
+    videos, timing = vdm.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, given=given), model)
+    return {
+        **vdm.judged(caption_accuracy(videos, prompts)),
+        **vdm.by_frame(videos, prompts),
+        **timing,
+        "held_out_loss": held_out_loss(model, recipe),
+        "flops_per_call": forward_flops(model, recipe),
+        "eval_samples": len(prompts),
+        "eval_prompts": "held-out colour x shape x motion combinations" + (", first frame given" if given is not None else ""),
+        "sampler": f"{'Euler' if recipe.objective is Objective.FLOW else 'DDIM'} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
+    }
