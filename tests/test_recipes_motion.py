@@ -173,3 +173,64 @@ def test_cards_record_the_study_recipe():
         assert card["steps"] == motion.row(name).train.steps, name
         assert len(card["curve"]) >= 7, name
         assert json.dumps(card["recipe"]["train"]) == json.dumps(zoo._jsonable(motion.row(name).train)), name
+
+
+# Retraining on a GPU: profiles, dependency order, the tree that travels.
+
+def test_gpu_profiles_change_only_the_training():
+    for name, change in zoo.GPU_PROFILES.items():
+        cpu, gpu = zoo.recipe_of(name, "cpu"), zoo.recipe_of(name, "gpu")
+        assert dataclasses.replace(gpu, train=cpu.train) == cpu, name
+        assert {k: getattr(gpu.train, k) for k in change} == change, name
+    with pytest.raises(zoo.ZooError, match="no GPU profile"):
+        zoo.recipe_of("frames-tiny", "gpu")
+    with pytest.raises(zoo.ZooError, match="unknown profile"):
+        zoo.recipe_of("vdm-tiny", "tpu")
+
+
+def test_requirements_follow_the_recipes():
+    assert zoo.requirements("vdm-tiny") == ["frames-tiny"]
+    assert zoo.requirements("latent-t2v-tiny") == ["latent-frames-tiny", "vae-frame-tiny", "vae-video-decoder-tiny"]
+    assert zoo.requirements("t2v-tiny") == ["vae-causal-tiny"] and zoo.requirements("frames-tiny") == []
+
+
+def test_train_all_runs_requirements_first_and_skips_what_they_break(tmp_path, monkeypatch):
+    """Scheduling alone, with stand-in processes: latent-t2v-tiny waits for latent-frames-tiny; a
+    model whose requirement failed is skipped; the logs are packed."""
+    import sys
+
+    order = tmp_path / "order.txt"
+
+    def command_for(name, stop_at):
+        code = 1 if name == "frames-tiny" else 0  # pretend this one fails
+        return [sys.executable, "-c", f"import time; time.sleep(0.2); open({str(order)!r}, 'a').write({name!r} + '\\n'); raise SystemExit({code})"]
+
+    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "none")  # nothing shipped to pack
+    names = ["latent-t2v-tiny", "latent-frames-tiny", "vdm-tiny", "frames-tiny"]
+    archives = zoo.train_all(names, tmp_path / "out", device="cpu", deadline_minutes=1, jobs=4, command_for=command_for)
+    done = order.read_text().split()
+    assert done.index("latent-frames-tiny") < done.index("latent-t2v-tiny")
+    assert "vdm-tiny" not in done, "its image model failed"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["exit_codes"]
+    assert summary["frames-tiny"] == 1 and summary["vdm-tiny"].startswith("skipped")
+    assert "logs/latent-t2v-tiny.log" in tarfile.open(archives[0]).getnames()
+
+
+def test_gpu_tree_sets_aside_what_a_run_does_not_read(tmp_path, monkeypatch):
+    shipped = tmp_path / "checkpoints"
+    shipped.mkdir()
+    for name in ("frames-tiny", "vdm-tiny", "latte-tiny"):
+        (shipped / f"{name}.safetensors").write_bytes(b"w")
+        (shipped / f"{name}.json").write_text("{}")
+    monkeypatch.setattr(zoo, "CHECKPOINTS", shipped)
+    monkeypatch.setattr(zoo, "ASIDE", tmp_path / "aside")
+    moved, size = zoo.prepare_gpu_tree(["vdm-tiny"], limit_mib=10_000)
+    assert sorted(p.name for p in shipped.iterdir()) == ["frames-tiny.json", "frames-tiny.safetensors"]
+    assert "latte-tiny" in moved and "vdm-tiny" in moved and "frames-tiny" not in moved and size > 0
+    (shipped / "vdm-tiny.json").write_text('{"new": true}')  # what came back from the GPU
+    zoo.restore_gpu_tree()
+    assert json.loads((shipped / "vdm-tiny.json").read_text()) == {"new": True}, "a new file stays"
+    assert (shipped / "latte-tiny.safetensors").exists() and not list((tmp_path / "aside").iterdir())
+    with pytest.raises(zoo.ZooError, match="over 0 MiB"):
+        zoo.prepare_gpu_tree(["vdm-tiny"], limit_mib=0)
+    zoo.restore_gpu_tree()

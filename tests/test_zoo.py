@@ -387,7 +387,10 @@ def test_chapter5_claims_as_measured_on_the_cards():
     assert frame["flicker"] > 3 * frame["flicker_of_originals"] and decoder["flicker"] < frame["flicker"]
     samples = zoo.card("latent-t2v-tiny")["metrics"]
     assert samples["decoder"] == "vae-video-decoder-tiny" and samples["naive_decoder"] == "vae-frame-tiny"
-    assert samples["flicker"] < 0.75 * samples["naive_flicker"]
+    assert samples["flicker"] < samples["naive_flicker"]
+    # Sampled without clamping the latents (chapter 6), both latent models draw colour and shape right.
+    for metrics in (samples, zoo.card("latent-frames-tiny")["metrics"]):
+        assert min(metrics["colour_accuracy"], metrics["shape_accuracy"]) >= 0.95
     simultaneous, sequential, combined = (zoo.card(f"videovae-{d}-tiny")["metrics"]
                                           for d in ("simultaneous", "sequential", "combined"))
     assert sequential["motion_psnr"] > simultaneous["motion_psnr"] + 3

@@ -83,13 +83,15 @@ def make_loss(recipe: "FramesRecipe | VDMRecipe"):
 
 
 def make_sampler(recipe: "FramesRecipe | VDMRecipe", kind: SamplerKind | str | None = None, num_steps: int | None = None,
-                 eta: float = 0.0) -> DDPMSampler | DDIMSampler:
+                 eta: float = 0.0, clip_x0: bool = True) -> DDPMSampler | DDIMSampler:
+    """The recipe's sampler. `clip_x0` clamps each x0 estimate to [-1, 1]: right for pixels, wrong for
+    latents, whose values are not bounded that way (chapter 6 measures what it costs)."""
     kind = SamplerKind(kind or recipe.sampler)
     schedule = NoiseSchedule(recipe.schedule)
     steps = num_steps or recipe.sample_steps
     if kind is SamplerKind.DDPM:
-        return DDPMSampler(schedule, steps, recipe.parameterisation)
-    return DDIMSampler(schedule, steps, recipe.parameterisation, eta=eta)
+        return DDPMSampler(schedule, steps, recipe.parameterisation, clip_x0=clip_x0)
+    return DDIMSampler(schedule, steps, recipe.parameterisation, clip_x0=clip_x0, eta=eta)
 
 
 @torch.no_grad()

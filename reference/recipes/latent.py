@@ -137,7 +137,7 @@ def sample_latents(model: LatentUNet2D | LatentVDMUNet, recipe: LatentT2VRecipe,
     vae_config = load_vae(recipe.vae).config
     world, s = recipe.data.world, vae_config.space_factor
     device = next(model.parameters()).device
-    sampler = make_sampler(recipe)
+    sampler = make_sampler(recipe, clip_x0=False)  # latents are not bounded to [-1, 1]
     tokenizer = Tokenizer()
     generator = torch.Generator().manual_seed(seed)
     out = []
