@@ -135,8 +135,11 @@ class UNet2D(nn.Module):
             nn.init.zeros_(block.conv2.weight)
             nn.init.zeros_(block.conv2.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """x: `(b, c, h, w)` or `(b, c, 1, h, w)`; t: `(b,)`; tokens: `(b, n)` caption ids."""
+    def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
+                extra: torch.Tensor | None = None) -> torch.Tensor:
+        """x: `(b, c, h, w)` or `(b, c, 1, h, w)`; t: `(b,)`; tokens: `(b, n)` caption ids; extra: an
+        optional further condition `(b, embed_dim)` added to the timestep and caption embedding
+        (VideoFusion's frame index, chapter 6)."""
         video = x.dim() == 5
         if video:
             if x.shape[2] != 1:
@@ -148,6 +151,8 @@ class UNet2D(nn.Module):
         if x.shape[-1] % 2**levels or x.shape[-2] % 2**levels:
             raise ValueError(f"height and width must be divisible by {2**levels}, got {tuple(x.shape[-2:])}")
         emb = self.time_embed(t) + self.caption_encoder(tokens)  # (b, e)
+        if extra is not None:
+            emb = emb + extra
 
         h = self.conv_in(x)
         skips = [h]
