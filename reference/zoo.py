@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, godiva, latent, latte, motion, tganc, timesformer, vae, vdm, videovae
+from .recipes import frames, godiva, latent, latte, motion, tganc, timesformer, vae, vdm, videofusion, videovae
 from .train import TrainResult, pick_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,6 +178,14 @@ REGISTRY["t2v-tiny"] = Entry(
     name="t2v-tiny", description="the book's text-to-video DiT: causal-VAE latents, full 3D attention, caption cross-attention (chapter 6)",
     recipe=motion.T2V, build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
     evaluate=motion.evaluate, headline="caption_accuracy", initialize=motion.initialize, curve=motion.curve_point,
+)
+
+REGISTRY["videofusion-tiny"] = Entry(
+    name="videofusion-tiny",
+    description="VideoFusion: base generator (from frames-tiny) + frame-indexed residual generator, 8x32x32 (chapter 6)",
+    recipe=videofusion.VideoFusionRecipe(), build=videofusion.build_model, loss=videofusion.make_loss,
+    generate=videofusion.generate, evaluate=videofusion.evaluate, headline="caption_accuracy",
+    initialize=videofusion.initialize,
 )
 
 # TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).

@@ -69,6 +69,15 @@ class VideoFusion(nn.Module):
         self.residual = UNet2D(config.residual)
         self.frame_embed = nn.Embedding(config.frames, config.residual.embed_dim)
         nn.init.zeros_(self.frame_embed.weight)  # the residual starts blind to the frame index; it learns it
+        self.base_lr_ratio = 1.0  # set below 1 when the base starts from an image model (`parameter_groups`)
+
+    def parameter_groups(self, lr: float) -> list[dict]:
+        """For the training loop: the base generator fine-tuned at `base_lr_ratio` of the rate (the
+        paper fine-tunes its pretrained base with a small learning rate), the rest at `lr`."""
+        base = list(self.base.parameters())
+        ids = {id(p) for p in base}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return [{"params": base, "lr": lr * self.base_lr_ratio}, {"params": rest, "lr": lr}]
 
     def base_noise(self, key: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """b_hat `(b, c, h, w)` from the noisy key frame: the base network's output as an eps estimate."""
