@@ -14,13 +14,14 @@ from .world import (
     make_object,
     random_scene,
     render,
+    render_combinations,
     scene_from_attributes,
     trajectory,
 )
 
 __all__ = [
     "COLOURS", "MOTIONS", "SHAPES", "Motion", "ObjectSpec", "Scene", "WorldConfig",
-    "combination_count", "make_object", "random_scene", "render", "scene_from_attributes",
+    "combination_count", "make_object", "random_scene", "render", "render_combinations", "scene_from_attributes",
     "trajectory", "Batch", "DatasetConfig", "Sample", "ShapesDataset", "collate", "single_frame",
     "PAD_ID", "WORDS", "Tokenizer",
 ]

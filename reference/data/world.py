@@ -251,6 +251,12 @@ def scene_from_attributes(
     return Scene(config.frames, config.height, config.width, objects)
 
 
+def render_combinations(combinations: list[tuple[str, str, str]], seed: int = 0,
+                        config: WorldConfig = WorldConfig()) -> torch.Tensor:
+    """Rendered one-object clips `(n, c, f, h, w)`, clip i of `combinations[i]` drawn from seed + i."""
+    return torch.stack([render(scene_from_attributes([c], seed=seed + i, config=config)) for i, c in enumerate(combinations)])
+
+
 def combination_count(config: WorldConfig) -> int:
     """How many distinct single-object captions the config can produce."""
     motions = len(config.motions) if config.frames > 1 else 1

@@ -17,14 +17,15 @@ from typing import Callable
 
 import torch
 
+from .forward import expand_as
+
 TIME_SCALE = 1000.0  # the network sees t * TIME_SCALE, the range of DDPM's integer timesteps
 
 
 def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """x_t = (1 - t) x_0 + t x_1 for times `(b,)`, one per sample, or `(b, f)`, one per frame of
     videos `(b, c, f, h, w)` (Diffusion Forcing, chapter 6)."""
-    t = t.to(x0.device, x0.dtype)
-    t = t[:, None, :, None, None] if t.dim() == 2 else t.reshape(-1, *([1] * (x0.dim() - 1)))
+    t = expand_as(t, x0)
     return (1 - t) * x0 + t * noise
 
 

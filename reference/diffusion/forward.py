@@ -27,8 +27,13 @@ class Parameterisation(str, Enum):
 
 
 def expand_as(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per-sample values `(b,)` viewed as `(b, 1, ..., 1)` to broadcast against `x` of any rank."""
-    return values.to(x.device, x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+    """Per-sample values `(b,)` viewed as `(b, 1, ..., 1)` to broadcast against `x` of any rank, or
+    per-frame values `(b, f)` viewed as `(b, 1, f, 1, 1)` against videos (one noise level per frame,
+    chapter 6)."""
+    values = values.to(x.device, x.dtype)
+    if values.dim() == 2 and x.dim() == 5:
+        return values[:, None, :, None, None]
+    return values.reshape(-1, *([1] * (x.dim() - 1)))
 
 
 def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 
 import torch
-from einops import rearrange, repeat
+from einops import rearrange
 from torch import nn
 
 from ..data.vocab import PAD_ID, WORDS
-from ..nn.adaln import AdaLNZeroBlock
+from ..nn.adaln import AdaLNZeroBlock, modulations
 from ..nn.attention import Axis, attention
 from ..nn.embeddings import TimestepEmbedding, sinusoidal_embedding
 from ..nn.patch import PatchEmbed, PatchUnembed, patch_grid
@@ -165,8 +165,5 @@ class VideoDiT(nn.Module):
             h = block(h, cond, grid.f, grid.h, grid.w)
             if c.caption is CaptionKind.CROSS:
                 h = h + self.cross[i](h, words, keep)
-        if cond.dim() == 3:  # one shift and scale per frame, for all of its tokens
-            shift, scale = repeat(self.final_modulation(cond), "b f (two d) -> two b (f n) d", two=2, n=grid.h * grid.w)
-        else:
-            shift, scale = rearrange(self.final_modulation(cond), "b (two d) -> two b 1 d", two=2)
+        shift, scale = modulations(self.final_modulation(cond), 1, grid.f, grid.h, grid.w, parts=2)[:, 0]
         return self.unembed(self.final_norm(h) * (1 + scale) + shift, grid)

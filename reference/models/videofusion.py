@@ -92,7 +92,7 @@ class VideoFusion(nn.Module):
         shifted = x_t - lam.view(1, 1, f, 1, 1).sqrt() * (sigma * b_hat)[:, :, None]  # (b, c, f, h, w)
         frames = torch.arange(f, device=x_t.device)
         out = self.residual(rearrange(shifted, "b c f h w -> (b f) c h w"), repeat(t, "b -> (b f)", f=f),
-                            repeat(tokens, "b n -> (b f) n", f=f), extra=self.frame_embed(frames).repeat(b, 1))
+                            repeat(tokens, "b n -> (b f) n", f=f), extra=repeat(self.frame_embed(frames), "f e -> (b f) e", b=b))
         return rearrange(out, "(b f) c h w -> b c f h w", f=f)
 
     def combine(self, b_hat: torch.Tensor, r_hat: torch.Tensor) -> torch.Tensor:

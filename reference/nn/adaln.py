@@ -67,11 +67,12 @@ class AdaLNZeroBlock(nn.Module):
         return x + gate[-1] * self.mlp(self.norm(x) * (1 + scale[-1]) + shift[-1])
 
 
-def modulations(regressed: torch.Tensor, branches: int, f: int, h: int, w: int) -> torch.Tensor:
-    """The regressed `(b, branches*3*d)` (one condition per clip) or `(b, f, branches*3*d)` (one per
-    frame) as shift, scale and gate `(3, branches, b, 1 or f*h*w, d)`, broadcasting over the tokens."""
+def modulations(regressed: torch.Tensor, branches: int, f: int, h: int, w: int, parts: int = 3) -> torch.Tensor:
+    """The regressed `(b, branches*parts*d)` (one condition per clip) or `(b, f, branches*parts*d)`
+    (one per frame) as `(parts, branches, b, 1 or f*h*w, d)`: shift, scale and gate (parts = 3), or
+    shift and scale (parts = 2, a final layer), broadcasting over the tokens."""
     if regressed.dim() == 2:
-        return rearrange(regressed, "b (branch three d) -> three branch b 1 d", three=3, branch=branches)
+        return rearrange(regressed, "b (branch part d) -> part branch b 1 d", part=parts, branch=branches)
     if regressed.dim() != 3 or regressed.shape[1] != f:
         raise ValueError(f"per-frame conditions must be (b, {f}, d'), got {tuple(regressed.shape)}")
-    return repeat(regressed, "b f (branch three d) -> three branch b (f hw) d", three=3, branch=branches, hw=h * w)
+    return repeat(regressed, "b f (branch part d) -> part branch b (f hw) d", part=parts, branch=branches, hw=h * w)

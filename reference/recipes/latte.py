@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from ..data import DatasetConfig, Tokenizer, WorldConfig, render, scene_from_attributes
+from ..data import DatasetConfig, Tokenizer, WorldConfig, render_combinations
 from ..diffusion import NoiseSchedule, Parameterisation, ScheduleConfig, q_sample, target
 from ..metrics.cost import count_flops
 from ..models.latte import FramePosition, Latte, LatteConfig, LatteVariant, PatchKind
@@ -111,7 +111,7 @@ def held_out_loss(model: nn.Module, recipe: "LatteRecipe | VDMRecipe", clips_per
     ablations plot FVD over training for the same reason), and the same for every denoiser."""
     world = recipe.data.world
     combinations = [c for c in (recipe.data.holdout or HELD_OUT) for _ in range(clips_per_prompt)]
-    x0 = torch.stack([render(scene_from_attributes([c], seed=seed + i, config=world)) for i, c in enumerate(combinations)])
+    x0 = render_combinations(combinations, seed, world)
     tokens = Tokenizer().encode_batch([prompt(c) for c in combinations])
     schedule = NoiseSchedule(recipe.schedule)
     n = len(combinations)

@@ -1,6 +1,6 @@
 """Chapter 6's motion study: what makes a tiny text-to-video diffusion model learn its motion word.
 
-Every row of the study is one `MotionRecipe`, one change away from `BASE`: a 1.3M-parameter DiT
+Every row of the study is one `MotionRecipe`, one change away from the base (`row("base")`): a 1.3M-parameter DiT
 (`reference.models.t2v`) with full 3D attention, in the latents of chapter 5's causal VAE
 (`vae-causal-tiny`: 9 x 32 x 32 clips to 3 x 8 x 8 x 4, 192 tokens), latents normalised per
 channel, v-prediction on the cosine schedule, one noise level per clip, independent noise per
@@ -33,9 +33,9 @@ from enum import Enum
 import torch
 from torch import nn
 
-from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate, render, scene_from_attributes
-from ..diffusion import DDIMSampler, NoiseSchedule, Parameterisation, ScheduleConfig, guided
-from ..diffusion.flow import TIME_SCALE, interpolate, logit_normal, sampling_times, velocity
+from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate, render_combinations
+from ..diffusion import DDIMSampler, NoiseSchedule, Parameterisation, ScheduleConfig, expand_as, guided
+from ..diffusion.flow import TIME_SCALE, euler_sample, interpolate, logit_normal, velocity
 from ..diffusion.noise import NoisePrior, video_noise
 from ..metrics.cost import count_flops
 from ..metrics.judge import caption_accuracy
@@ -114,7 +114,7 @@ CPU_S_PER_STEP: dict[str, float] = {
     "cross": 1.11, "pixel": 3.41, "batch128": 4.26, "first-frame": 0.98,
 }
 
-# row -> the change against BASE (the recipe fields it replaces).
+# row -> the change against the base (the recipe fields it replaces).
 ROWS: dict[str, dict] = {
     "base": {},
     "divided": {"model": dataclasses.replace(VideoDiTConfig(), attention=AttentionKind.DIVIDED)},
@@ -216,6 +216,15 @@ class Encoder:
             self.vaes[device] = load_vae(self.recipe.vae, device)
         return self.vaes[device]
 
+    def shape(self, n: int, device: torch.device) -> tuple[int, int, int, int, int]:
+        """The shape of n clips as the denoiser sees them: VAE latents, or the pixels."""
+        world = self.recipe.data.world
+        if self.recipe.space is Space.PIXEL:
+            return (n, 3, world.frames, world.height, world.width)
+        config = self.vae(device).config
+        s, tf = config.space_factor, config.time_factor
+        return (n, config.latent_channels, 1 + (world.frames - 1) // tf, world.height // s, world.width // s)
+
     @torch.no_grad()
     def encode(self, model: VideoDiT, videos: torch.Tensor) -> torch.Tensor:
         if self.recipe.space is Space.PIXEL:
@@ -230,12 +239,6 @@ class Encoder:
         return torch.cat([vae.decode(chunk).clamp(-1, 1) for chunk in model.denormalise(x).split(32)])
 
 
-def _per_frame(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """`(b,)` or `(b, f)` values viewed to broadcast against `(b, c, f, h, w)`."""
-    values = values.to(x.device, x.dtype)
-    return values.view(-1, 1, 1, 1, 1) if values.dim() == 1 else values[:, None, :, None, None]
-
-
 def noised(recipe: MotionRecipe, schedule: NoiseSchedule, x0: torch.Tensor, noise: torch.Tensor,
            t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x_t, the network's time input, the regression target) for times `t`: integer DDPM steps, or
@@ -243,7 +246,7 @@ def noised(recipe: MotionRecipe, schedule: NoiseSchedule, x0: torch.Tensor, nois
     if recipe.objective is Objective.FLOW:
         x_t, goal, net_t = interpolate(x0, noise, t), velocity(x0, noise), t * TIME_SCALE
     else:
-        a = _per_frame(schedule.alpha_bar(t), x0)
+        a = expand_as(schedule.alpha_bar(t), x0)
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
         goal, net_t = a.sqrt() * noise - (1 - a).sqrt() * x0, t  # v (Salimans & Ho, 2022)
     if recipe.first_frame_given:
@@ -292,8 +295,7 @@ def make_loss(recipe: MotionRecipe):
 
 def first_frames(recipe: MotionRecipe, combinations: list[Combination], seed: int) -> torch.Tensor:
     """Rendered clips of the combinations (seeded): the condition of the first-frame upper bound."""
-    world = recipe.data.world
-    return torch.stack([render(scene_from_attributes([c], seed=seed + i, config=world)) for i, c in enumerate(combinations)])
+    return render_combinations(combinations, seed, recipe.data.world)
 
 
 @torch.no_grad()
@@ -310,41 +312,32 @@ def generate(model: VideoDiT, recipe: MotionRecipe, prompts: list[str], seed: in
     schedule = NoiseSchedule(recipe.schedule)
     tokenizer = Tokenizer()
     generator = torch.Generator().manual_seed(seed)
-    world, p = recipe.data.world, recipe.model.patch
-    if recipe.space is Space.LATENT:
-        vae_config = encoder.vae(device).config
-        s, tf = vae_config.space_factor, vae_config.time_factor
-        shape_of = lambda n: (n, recipe.model.in_channels, 1 + (world.frames - 1) // tf, world.height // s, world.width // s)  # noqa: E731
-    else:
-        shape_of = lambda n: (n, 3, world.frames, world.height, world.width)  # noqa: E731
     out = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
         tokens = tokenizer.encode_batch(chunk).to(device)
         model_fn = guided(model, tokens, torch.zeros_like(tokens), recipe.guidance_scale)
-        shape = shape_of(len(chunk))
+        shape = encoder.shape(len(chunk), device)
         x = video_noise(shape, recipe.noise, recipe.noise_alpha, generator).to(device)
         first = None
         if recipe.first_frame_given:
             first = encoder.encode(model, given[start : start + batch_size].to(device))[:, :, :1]
 
-        def call(x: torch.Tensor, t: float) -> torch.Tensor:
-            n, f = x.shape[0], x.shape[2]
+        def call(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            """The model at times `t` `(n,)`; with a given first frame, frame 1 is clean at time 0."""
             if first is None:
-                return model_fn(x, torch.full((n,), t, device=device))
-            times = torch.full((n, f), t, device=device)
+                return model_fn(x, t)
+            times = t[:, None].repeat(1, x.shape[2])  # (n, f)
             times[:, 0] = 0
             return model_fn(torch.cat([first, x[:, :, 1:]], dim=2), times)
 
         if recipe.objective is Objective.FLOW:
-            times = sampling_times(recipe.sample_steps, recipe.flow_shift).tolist()
-            for t, t_next in zip(times[:-1], times[1:]):
-                x = x + (t_next - t) * call(x, t * TIME_SCALE)
+            x = euler_sample(call, x, recipe.sample_steps, recipe.flow_shift)
         else:
             clip = recipe.space is Space.PIXEL if clip_x0 is None else clip_x0
             sampler = DDIMSampler(schedule, recipe.sample_steps, Parameterisation.V, clip_x0=clip)
             for t in sampler.timesteps.tolist():
-                x = sampler.step(call(x, float(t)), t, x).prev_sample
+                x = sampler.step(call(x, torch.full((x.shape[0],), float(t), device=device)), t, x).prev_sample
         if first is not None:
             x = torch.cat([first, x[:, :, 1:]], dim=2)
         out.append(encoder.decode(model, x).cpu())
@@ -391,11 +384,7 @@ def held_out_loss(model: VideoDiT, recipe: MotionRecipe, clips_per_prompt: int =
 def forward_flops(model: VideoDiT, recipe: MotionRecipe) -> int:
     """FLOPs of one denoiser call on one clip (PyTorch's counter)."""
     device = next(model.parameters()).device
-    world = recipe.data.world
-    if recipe.space is Space.LATENT:
-        x = torch.zeros(1, recipe.model.in_channels, 1 + (world.frames - 1) // 4, world.height // 4, world.width // 4, device=device)
-    else:
-        x = torch.zeros(1, 3, world.frames, world.height, world.width, device=device)
+    x = torch.zeros(Encoder(recipe).shape(1, device), device=device)
     t = torch.zeros(1, device=device)
     tokens = torch.zeros(1, 6, dtype=torch.long, device=device)
     return count_flops(lambda: model(x, t, tokens))

@@ -138,12 +138,11 @@ def layout_metrics(generate_clips: Callable[[list[str], int], torch.Tensor], hol
                    per_prompt: int, seed: int) -> dict[str, float]:
     """Layout spread of `per_prompt` samples of each held-out prompt (`generate_clips(prompts, seed)`)
     against rendered clips of the same prompts: the card's mode-collapse numbers (chapter 1)."""
-    from ..data import render, scene_from_attributes
+    from ..data import render_combinations
 
     same = [prompt(c) for c in holdout for _ in range(per_prompt)]
     spread = layout_spread(generate_clips(same, seed), same)
-    rendered = torch.stack([render(scene_from_attributes([c], seed=i, config=world))
-                            for i, c in enumerate(c for c in holdout for _ in range(per_prompt))])
+    rendered = render_combinations([c for c in holdout for _ in range(per_prompt)], 0, world)
     reference = layout_spread(rendered, same)
     return {
         "centre_spread": spread.centre,
