@@ -1,12 +1,13 @@
-# make test: unit tests, then every chapter executed through nbval.
-# make book: every chapter executed and built to HTML in _build/html.
+# make test: unit tests, every chapter executed through nbval, then the book built and every page
+#            opened in headless Chromium with the network off (book/browser.py).
+# make book: every chapter executed and built to HTML in _build/html (execution is cached).
 # Each target sets up .venv from nothing on first use (Python 3.10+ as `python3`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHAPTERS := $(wildcard chapters/*.md)
 
-.PHONY: test unit notebooks book clean
+.PHONY: test unit notebooks book browser clean
 
 $(VENV)/.installed-test: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +18,7 @@ $(VENV)/.installed-book: pyproject.toml $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,book]"
 	touch $@
 
-test: unit notebooks
+test: unit notebooks browser
 
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests --durations=15
@@ -31,6 +32,12 @@ notebooks: $(VENV)/.installed-test
 
 book: $(VENV)/.installed-book
 	$(BIN)/jupyter-book build . --all --builder html
+
+# Debian's Chromium, installed on first use (CI starts without it).
+browser: book
+	command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	$(BIN)/python book/browser.py _build/html
 
 clean:
 	rm -rf _build
