@@ -31,6 +31,7 @@ notebooks: $(VENV)/.installed-test
 	cd _build/nbval && ../../$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider --rootdir=. --durations=0 *.ipynb
 
 book: $(VENV)/.installed-book
+	$(BIN)/python book/make_labs.py _build/downloads
 	$(BIN)/jupyter-book build . --all --builder html
 
 # Debian's Chromium, installed on first use (CI starts without it).

@@ -47,6 +47,7 @@ INSPECT = r"""
     images: images.length,
     broken_images: images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src').slice(0, 100)),
     image_sources: images.map(i => i.getAttribute('src')),
+    links: [...article.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
     errors: outputs.filter(o => o.classList.contains('traceback') ||
                                 (o.classList.contains('stderr') && /Traceback|Error/.test(o.innerText)))
                    .map(o => o.innerText.slice(0, 300)),
@@ -190,6 +191,18 @@ def markdown_tables(source: str) -> int:
     return len(re.findall(r"^\s*\|.*\|\s*\n\s*\|\s*:?-{3,}", source, flags=re.M))
 
 
+def dead_links(page: Path, links: list[str]) -> list[str]:
+    """The page's links to local files (downloads, other pages) whose target the build lacks."""
+    dead = []
+    for href in set(links):
+        parsed = urlparse(href)
+        if parsed.scheme or href.startswith("#") or not parsed.path:
+            continue
+        if not (page.parent / unquote(parsed.path)).resolve().exists():
+            dead.append(href)
+    return sorted(dead)
+
+
 def defects(report: dict[str, Any], weight: int, expected_tables: int) -> list[str]:
     """What is wrong with one page, in words (empty when nothing is)."""
     found = []
@@ -203,6 +216,8 @@ def defects(report: dict[str, Any], weight: int, expected_tables: int) -> list[s
         found.append(f"images that did not load: {report['broken_images']}")
     if report["errors"]:
         found.append(f"error output in a cell: {report['errors'][0]!r}")
+    if report.get("dead_links"):
+        found.append(f"links to files the build lacks: {report['dead_links'][:5]}")
     if weight > PAGE_BUDGET_BYTES:
         found.append(f"page weighs {weight / 1e6:.1f} MB (budget {PAGE_BUDGET_BYTES / 1e6:.0f} MB)")
     return found
@@ -236,6 +251,7 @@ def main(argv: list[str]) -> int:
     with Chromium() as browser:
         for page in pages(html):
             report = browser.inspect(page.as_uri())
+            report["dead_links"] = dead_links(page, report["links"])
             weight = page_weight(page, report["image_sources"])
             problems = defects(report, weight, expected_tables(page, html, html.parent))
             failed += bool(problems)

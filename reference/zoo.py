@@ -20,9 +20,9 @@ import argparse
 import dataclasses
 import datetime
 import enum
-import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -32,18 +32,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 from torch.utils.data import Dataset
 
+from . import sampling, store
 from .data import ShapesDataset, collate
 from .nn.attention import Variant
-from .recipes import frames, godiva, latent, latte, motion, tganc, timesformer, vae, vdm, videofusion, videovae
-from .train import TrainResult, pick_device, train
+from .recipes import frames, godiva, latent, latte, mocogan, motion, tganc, timesformer, vae, vdm, videofusion, videovae
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINTS = ROOT / "checkpoints"
-RUNS = ROOT / "runs"  # resumable training state (git-ignored)
+# The store's API, re-exported: chapters and users call zoo.card(NAME) and zoo.load(NAME).
+from .store import ZooError, card, card_path, load, load_frozen, rebuild_command, sha256, weights_path  # noqa: F401
+from .train import TrainResult, train
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,28 @@ class Entry:
     # `curve`), or None.
     curve: Callable[[nn.Module, Any], dict] | None = None
 
+    @property
+    def chapter(self) -> int:
+        """The chapter that teaches the model, as its description says ("... chapter N)")."""
+        found = re.findall(r"chapter (\d+)\)", self.description)
+        if len(found) != 1:
+            raise ValueError(f"{self.name}'s description must end by naming its chapter, '(... chapter N)'")
+        return int(found[0])
+
+
+def by_chapter() -> dict[int, list[str]]:
+    """The registry's model names grouped by chapter, chapters in order, names in registry order."""
+    groups: dict[int, list[str]] = {}
+    for name, spec in REGISTRY.items():
+        groups.setdefault(spec.chapter, []).append(name)
+    return dict(sorted(groups.items()))
+
 
 def _captioned_diffusion(name: str, description: str, recipe: Any, build: Callable[[Any], nn.Module],
                    evaluate: Callable[[nn.Module, Any], dict], **more: Any) -> Entry:
     """A caption-conditioned diffusion model: chapter 0's loss and sampler, the judge's headline."""
     return Entry(name=name, description=description, recipe=recipe, build=build, loss=frames.make_loss,
-                 generate=frames.generate, evaluate=evaluate, headline="caption_accuracy", **more)
+                 generate=sampling.generate, evaluate=evaluate, headline="caption_accuracy", **more)
 
 
 REGISTRY: dict[str, Entry] = {
@@ -124,6 +140,11 @@ REGISTRY: dict[str, Entry] = {
     ),
 }
 
+def _variant(base: str, name: str, recipe: Any, description: str) -> None:
+    """Register NAME: the entry BASE with another recipe (an ablation row, one change off its model)."""
+    REGISTRY[name] = dataclasses.replace(REGISTRY[base], name=name, recipe=recipe, description=description)
+
+
 # VideoVAE's three designs at one compression, 8x32x32 clips to 4x8x8x4 latents (chapter 5).
 for _design, _recipe in videovae.DESIGNS.items():
     _name = f"videovae-{_design.value}-tiny"
@@ -136,7 +157,7 @@ for _design, _recipe in videovae.DESIGNS.items():
 # Latte's ablations at toy scale: one small model per row, identical budgets (chapter 3).
 for _row in latte.ABLATIONS:
     _name = f"latte-ablation-{_row}"
-    REGISTRY[_name] = _captioned_diffusion(_name, f"Latte ablation row {_row!r} (width 64, 4 blocks; chapter 3)",
+    REGISTRY[_name] = _captioned_diffusion(_name, f"Latte ablation row {_row!r}, width 64, 4 blocks (chapter 3)",
                                      latte.ablation(_row), latte.build_model, latte.evaluate)
 
 # GODIVA's two stages (chapter 1): the frame VQ-VAE, then the autoregressive prior on its tokens.
@@ -151,10 +172,8 @@ REGISTRY["godiva-tiny"] = Entry(
     recipe=godiva.GodivaRecipe(), build=godiva.build_prior, loss=godiva.make_prior_loss, generate=godiva.generate,
     evaluate=godiva.evaluate, headline="caption_accuracy", initialize=godiva.initialize,
 )
-REGISTRY["godiva-ablation-full"] = dataclasses.replace(
-    REGISTRY["godiva-tiny"], name="godiva-ablation-full", recipe=godiva.FULL_ATTENTION,
-    description="godiva-tiny with full causal attention in every layer instead of the sparse cycle (chapter 1)",
-)
+_variant("godiva-tiny", "godiva-ablation-full", godiva.FULL_ATTENTION,
+         "godiva-tiny with full causal attention in every layer instead of the sparse cycle (chapter 1)")
 
 # TGANs-C and its discriminator ablation (chapter 1): tganc-tiny has all three discriminators.
 for _row in tganc.ABLATIONS:
@@ -187,6 +206,18 @@ REGISTRY["videofusion-tiny"] = Entry(
     generate=videofusion.generate, evaluate=videofusion.evaluate, headline="caption_accuracy",
     initialize=videofusion.initialize,
 )
+for _lam in videofusion.LAMBDA_ABLATION:
+    _variant("videofusion-tiny", f"videofusion-lambda-{_lam}", videofusion.with_lambda(_lam),
+             f"videofusion-tiny with lambda {_lam} for every frame but the key frame (chapter 6)")
+
+REGISTRY["mocogan-tiny"] = Entry(
+    name="mocogan-tiny",
+    description="MoCoGAN: content code per clip, GRU motion codes per frame, image + video discriminators, 8x32x32 (chapter 6)",
+    recipe=mocogan.MoCoGANRecipe(), build=mocogan.build_model, loss=mocogan.make_loss, generate=mocogan.generate,
+    evaluate=mocogan.evaluate, headline="caption_accuracy", curve=mocogan.curve_point,
+)
+_variant("mocogan-tiny", "mocogan-ablation-image", mocogan.with_route(mocogan.CategoryRoute.IMAGE),
+         "mocogan-tiny with the motion word fed to every frame's code, as the official code does (chapter 6)")
 
 # TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
 for _task in timesformer.Task:
@@ -227,14 +258,19 @@ PROFILES = ("cpu", "gpu")
 DEPENDENCY_FIELDS = ("init_from", "init_temporal_from", "vae", "decoder", "naive_decoder", "vqvae")
 
 
-class ZooError(RuntimeError):
-    """A zoo file is missing, corrupt or unknown; the message names the command that fixes it."""
-
-
 def entry(name: str) -> Entry:
     if name not in REGISTRY:
         raise ZooError(f"unknown zoo model {name!r}; known: {sorted(REGISTRY)}")
     return REGISTRY[name]
+
+
+def build(name: str) -> nn.Module:
+    """An untrained model of NAME's architecture, from its recipe (what the store loads weights into)."""
+    spec = entry(name)
+    return spec.build(spec.recipe)
+
+
+store.connect(build)  # the store builds models by name through the registry, without importing it
 
 
 def recipe_of(name: str, profile: str = "cpu") -> Any:
@@ -254,62 +290,6 @@ def requirements(name: str) -> list[str]:
     recipe = entry(name).recipe
     named = [getattr(recipe, field, None) for field in DEPENDENCY_FIELDS]
     return list(dict.fromkeys(value for value in named if isinstance(value, str) and value in REGISTRY))
-
-
-def weights_path(name: str) -> Path:
-    return CHECKPOINTS / f"{name}.safetensors"
-
-
-def card_path(name: str) -> Path:
-    return CHECKPOINTS / f"{name}.json"
-
-
-def rebuild_command(name: str) -> str:
-    return f"python -m reference.zoo train {name}"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def card(name: str) -> dict:
-    """The JSON card of a shipped model."""
-    path = card_path(name)
-    if not path.exists():
-        raise ZooError(f"no card {path} for {name!r}; rebuild it with `{rebuild_command(name)}`")
-    return json.loads(path.read_text())
-
-
-def load(name: str, device: torch.device | str | None = None) -> nn.Module:
-    """The shipped model in eval mode, after checking its sha256 against the card."""
-    spec = entry(name)
-    path = weights_path(name)
-    if not path.exists():
-        raise ZooError(f"{path} is missing; rebuild it with `{rebuild_command(name)}`")
-    expected = card(name)["sha256"]
-    actual = sha256(path)
-    if actual != expected:
-        raise ZooError(
-            f"{path} is corrupt (sha256 {actual[:12]}..., card says {expected[:12]}...); "
-            f"rebuild it with `{rebuild_command(name)}`"
-        )
-    model = spec.build(spec.recipe)
-    state = {k: v.float() for k, v in load_file(path).items()}
-    model.load_state_dict(state)
-    return model.to(pick_device(str(device) if device else None)).eval()
-
-
-def load_frozen(name: str, kind: type[nn.Module], needed_by: str, device: torch.device | str = "cpu") -> nn.Module:
-    """`load`, checked to be a `kind` (another stage's model, e.g. the VAE a latent model reads),
-    with gradients off."""
-    model = load(name, device=str(device))
-    if not isinstance(model, kind):
-        raise ValueError(f"{name} is a {type(model).__name__}; {needed_by} needs a {kind.__module__}.{kind.__name__}")
-    return model.requires_grad_(False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -355,7 +335,7 @@ def train_model(name: str, device: str | None = None, steps: int | None = None, 
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, steps=steps))
     model = spec.build(recipe)
     initialised_from = spec.initialize(model, recipe) if spec.initialize else None
-    curve_path = RUNS / name / "curve.json"
+    curve_path = store.RUNS / name / "curve.json"
     result: TrainResult = train(
         model,
         spec.loss(recipe),
@@ -363,13 +343,13 @@ def train_model(name: str, device: str | None = None, steps: int | None = None, 
         recipe.train,
         collate_fn=spec.collate,
         device=device,
-        run_dir=RUNS / name,
+        run_dir=store.RUNS / name,
         on_step=_curve_recorder(spec, recipe, curve_path),
         deadline=deadline,
     )
     if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
         return {}
-    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
+    store.CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     path = weights_path(name)
     # fp16 halves the file; the card's metrics are measured on these rounded weights.
     save_file({k: v.detach().half().contiguous().cpu() for k, v in result.ema.state_dict().items()}, str(path))
@@ -446,7 +426,7 @@ def train_all(names: list[str], out: Path, device: str = "cuda", deadline_minute
             command = command_for(name, stop_at) if command_for else [
                 sys.executable, "-m", "reference.zoo", "train", name, "--device", device, "--deadline-at", str(stop_at),
                 "--profile", profile]
-            running[name] = (subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log)
+            running[name] = (subprocess.Popen(command, cwd=store.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log)
         time.sleep(2)
         if time.time() > start + deadline_minutes * 60:  # an evaluation overran: stop it, keep the rest
             for name, (process, _) in running.items():
@@ -483,15 +463,15 @@ def pack(names: list[str], out: Path, archive_mib: int = 15) -> list[Path]:
     return archives
 
 
-ASIDE = ROOT / ".gpu-aside"  # git-ignored: shipped files moved out of the tree that travels
+ASIDE = store.ROOT / ".gpu-aside"  # git-ignored: shipped files moved out of the tree that travels
 TREE_LIMIT_MIB = 64  # what the lent GPU machine takes of the working tree
 
 
 def tree_bytes() -> int:
     """Bytes of the working tree that travels: tracked files present, and untracked files git does not ignore."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=store.ROOT,
                             capture_output=True, check=True).stdout.decode().split("\0")
-    return sum((ROOT / p).stat().st_size for p in set(listed) if p and (ROOT / p).is_file())
+    return sum((store.ROOT / p).stat().st_size for p in set(listed) if p and (store.ROOT / p).is_file())
 
 
 def prepare_gpu_tree(names: list[str], limit_mib: int = TREE_LIMIT_MIB) -> tuple[list[str], int]:
@@ -521,7 +501,7 @@ def restore_gpu_tree() -> list[str]:
     same name came back from the GPU (that one stays); return the restored file names."""
     restored = []
     for path in sorted(ASIDE.glob("*")) if ASIDE.exists() else []:
-        target = CHECKPOINTS / path.name
+        target = store.CHECKPOINTS / path.name
         if target.exists():
             path.unlink()
         else:
@@ -568,18 +548,24 @@ def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device:
 
 def _print_list() -> None:
     rows = [("name", "params", "steps", "hardware", "headline")]
-    for name, spec in REGISTRY.items():
-        try:
-            info = card(name)
-        except ZooError:
-            rows.append((name, "-", "-", "-", f"not built: {rebuild_command(name)}"))
-            continue
-        metric = info.get("metrics", {}).get(spec.headline)
-        shown = f"{spec.headline}={metric:.3f}" if isinstance(metric, float) else f"{spec.headline}=?"
-        rows.append((name, f"{info['parameters']:,}", str(info["steps"]), info["hardware"], shown))
+    for chapter, names in by_chapter().items():
+        rows.append((f"chapter {chapter}", "", "", "", ""))
+        for name in names:
+            rows.append(_list_row(name, REGISTRY[name]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        indent = "" if row[0].startswith("chapter ") or row[0] == "name" else "  "
+        print("  ".join(cell.ljust(w) for cell, w in zip((indent + row[0], *row[1:]), [widths[0] + 2, *widths[1:]])).rstrip())
+
+
+def _list_row(name: str, spec: Entry) -> tuple[str, str, str, str, str]:
+    try:
+        info = card(name)
+    except ZooError:
+        return (name, "-", "-", "-", f"not built: {rebuild_command(name)}")
+    metric = info.get("metrics", {}).get(spec.headline)
+    shown = f"{spec.headline}={metric:.3f}" if isinstance(metric, float) else f"{spec.headline}=?"
+    return (name, f"{info['parameters']:,}", str(info["steps"]), info["hardware"], shown)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -630,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {archive}")
         elif args.command == "gpu-tree":
             if args.restore:
-                print(f"restored {len(restore_gpu_tree())} file(s) into {CHECKPOINTS}")
+                print(f"restored {len(restore_gpu_tree())} file(s) into {store.CHECKPOINTS}")
             else:
                 if not args.only:
                     raise ZooError("gpu-tree needs --only NAMES (the models the GPU run will train) or --restore")

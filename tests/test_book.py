@@ -57,3 +57,90 @@ def test_page_checker_counts_tables_and_names_defects():
     found = browser.defects({**clean, "raw_table": True, "math_rendered": 0, "tables": 1, "broken_images": ["a.gif"],
                              "errors": ["Traceback ..."]}, 4_000_000, expected_tables=2)
     assert len(found) == 6 and "raw pipes" in found[0] and "0 of 3" in found[1]
+
+
+def test_no_two_chapters_define_the_same_function():
+    """A helper two chapters need lives in the package (e.g. `reference.viz.table`), not in both."""
+    seen: dict[str, str] = {}
+    for path in CHAPTERS:
+        for name in re.findall(r"^def (\w+)\(", path.read_text(), flags=re.M):
+            assert name not in seen, f"{name}() is defined in both {seen[name]} and {path.name}: move it into the package"
+            seen[name] = path.name
+
+
+def load_labs():
+    spec = importlib.util.spec_from_file_location("book_labs", ROOT / "book" / "make_labs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_chapter_lab_blanks_each_solution_and_keeps_the_rest(tmp_path):
+    """Each lab has one stub per exercise solution, and every cell before its first stub is the
+    chapter's own (which `make test` executes), so a lab runs up to its first blank."""
+    import jupytext
+    import nbformat
+
+    labs = load_labs()
+    written = dict(labs.write_all(tmp_path, CHAPTERS))
+    for chapter in CHAPTERS:
+        lab = nbformat.read(tmp_path / "labs" / f"{chapter.stem}.ipynb", as_version=4)
+        solutions = len(re.findall(r"\{solution-start\}", chapter.read_text()))
+        stubs = [i for i, c in enumerate(lab.cells) if "raise NotImplementedError" in c.source]
+        assert solutions >= 1 and len(stubs) == solutions == written[tmp_path / "labs" / f"{chapter.stem}.ipynb"]
+        original = [c.source for c in jupytext.read(chapter).cells if c.cell_type == "code"]
+        before = [c.source for c in lab.cells[: stubs[0]] if c.cell_type == "code"]
+        assert before == original[: len(before)], f"{chapter.name}: the lab's cells before its first blank changed"
+        assert not any("solution-start" in c.source or "solution-end" in c.source for c in lab.cells)
+        plain = nbformat.read(tmp_path / "notebooks" / f"{chapter.stem}.ipynb", as_version=4)
+        assert [c.source for c in plain.cells if c.cell_type == "code"] == original
+        assert not any(c.get("outputs") for c in plain.cells)
+
+
+def test_markers_must_pair_up_and_marked_lines_become_a_stub():
+    import nbformat
+
+    labs = load_labs()
+    code = "x = 1\n    # BEGIN SOLUTION\n    y = secret()\n    # END SOLUTION\nprint(x)"
+    assert labs.blank_marked_lines(code, "ex") == ("x = 1\n    # Your code here (exercise ex).\n"
+                                                   "    raise NotImplementedError(\"ex: your solution here\")\nprint(x)")
+    with pytest.raises(labs.MarkerError, match="without"):
+        labs.blank_marked_lines("# BEGIN SOLUTION\nx = 1", "ex")
+    unclosed = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("```{solution-start} ex-a\n:class: dropdown\n```"),
+        nbformat.v4.new_code_cell("answer = 42"),
+    ])
+    with pytest.raises(labs.MarkerError, match="never ends"):
+        labs.lab(unclosed)
+
+
+def test_a_lab_runs_up_to_its_first_blank_and_stops_there(tmp_path):
+    """Executed for real on a small notebook: the cells before the blank run, the blank raises."""
+    import nbclient
+    import nbformat
+
+    labs = load_labs()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 2"),
+        nbformat.v4.new_markdown_cell("```{exercise} Square\n:label: ex-sq\n\nSquare x.\n```\n\n"
+                                      "```{solution-start} ex-sq\n:class: dropdown\n```"),
+        nbformat.v4.new_code_cell("print(x * x)"),
+        nbformat.v4.new_markdown_cell("Four.\n\n```{solution-end}\n```\n\nThe end."),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    lab, blanks = labs.lab(notebook)
+    assert blanks == 1 and [c.cell_type for c in lab.cells] == ["code", "markdown", "code", "markdown"]
+    assert lab.cells[3].source == "The end." and "Four" not in "".join(c.source for c in lab.cells)
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="NotImplementedError"):
+        nbclient.NotebookClient(lab, timeout=60).execute()
+    assert lab.cells[0].execution_count == 1  # the cell before the blank ran
+
+
+def test_dead_links_are_the_local_targets_that_do_not_exist(tmp_path):
+    browser = load_browser()
+    page = tmp_path / "chapters" / "x.html"
+    page.parent.mkdir()
+    page.write_text("")
+    (tmp_path / "_downloads").mkdir()
+    (tmp_path / "_downloads" / "lab.ipynb").write_text("{}")
+    links = ["../_downloads/lab.ipynb", "../_downloads/gone.ipynb", "#section", "https://example.org/a", "y.html#top"]
+    assert browser.dead_links(page, links) == ["../_downloads/gone.ipynb", "y.html#top"]

@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from reference.diffusion.flow import (
-    TIME_SCALE, euler_sample, interpolate, logit_normal, sampling_times, shift_times, velocity,
+    TIME_SCALE,
+    euler_sample,
+    interpolate,
+    logit_normal,
+    sampling_times,
+    shift_times,
+    velocity,
 )
 
 

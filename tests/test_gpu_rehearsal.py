@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from reference import zoo
+from reference import store, zoo
 
 SHRUNK = {"eval_samples": 2, "diversity_samples": 2, "sample_steps": 2}
 
@@ -27,8 +27,8 @@ def test_every_gpu_profile_trains_and_measures(name, tmp_path, monkeypatch):
     recipe = dataclasses.replace(spec.recipe, **{k: v for k, v in SHRUNK.items() if hasattr(spec.recipe, k)})
     monkeypatch.setitem(zoo.REGISTRY, name, dataclasses.replace(spec, recipe=recipe))
     monkeypatch.setitem(zoo.GPU_PROFILES, name, {"steps": 2, "batch_size": 2})
-    monkeypatch.setattr(zoo, "CHECKPOINTS", shipped)
-    monkeypatch.setattr(zoo, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(store, "CHECKPOINTS", shipped)
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
     info = zoo.train_model(name, device="cpu", profile="gpu")
     card = json.loads(zoo.card_path(name).read_text())
     assert card["profile"] == "gpu" and card["command"].endswith("--profile gpu") and info["steps"] == 2

@@ -128,3 +128,20 @@ def test_layout_spread_sees_collapse():
     assert black.empty == 1.0 and black.centre == 0.0
     with pytest.raises(ValueError, match="at least two"):
         layout_spread(varied[:2], ["a red circle", "a blue square"])
+
+
+def test_acd_is_zero_on_rendered_clips_and_two_thirds_of_a_colour_jump():
+    """MoCoGAN's ACD: rendered clips keep their colour (about 0); a flat square that turns from red
+    to green halfway through 4 frames has 8 of its 12 ordered frame pairs at distance
+    |red - green| = 255 sqrt(2)."""
+    from reference.data import WorldConfig, render_combinations
+    from reference.metrics import average_content_distance
+
+    rendered = render_combinations([("red", "circle", "left"), ("blue", "triangle", "up")], 0, WorldConfig())
+    assert average_content_distance(rendered).acd < 0.5
+    video = -torch.ones(1, 3, 4, 16, 16)
+    video[0, 0, :2, 4:10, 4:10] = 1.0  # red
+    video[0, 1, 2:, 4:10, 4:10] = 1.0  # green
+    got = average_content_distance(video)
+    assert got.scored == 1.0 and abs(got.acd - 2 / 3 * 255 * 2**0.5) < 1e-3
+    assert average_content_distance(-torch.ones(2, 3, 4, 8, 8)).scored == 0.0

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from reference.diffusion.noise import (
-    NoisePrior, decomposed_noise, frame_correlation, mixed_noise, progressive_noise, video_noise,
+    NoisePrior,
+    decomposed_noise,
+    frame_correlation,
+    mixed_noise,
+    progressive_noise,
+    video_noise,
 )
 
 SHAPE = (64, 4, 6, 16, 16)

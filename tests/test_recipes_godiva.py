@@ -2,9 +2,10 @@
 
 import dataclasses
 
+from reference import evaluation
 from reference.data import DatasetConfig, ShapesDataset, WorldConfig, collate
 from reference.models.godiva import SparseAxis
-from reference.recipes import godiva, vdm
+from reference.recipes import godiva
 from tests.conftest import modules_moved_by_training
 
 
@@ -17,11 +18,11 @@ def test_vqvae_loss_trains_encoder_decoder_and_codebook():
 def test_by_frame_reads_each_frame_alone():
     data = ShapesDataset(DatasetConfig(world=WorldConfig(frames=4, height=32, width=32), length=8, seed=3))
     batch = collate([data[i] for i in range(8)])
-    rendered = vdm.by_frame(batch.video, batch.caption)
+    rendered = evaluation.by_frame(batch.video, batch.caption)
     assert len(rendered["colour_by_frame"]) == 4 and min(rendered["colour_by_frame"]) >= 0.85
     blanked = batch.video.clone()
     blanked[:, :, 2:] = -1  # the object vanishes after two frames
-    late = vdm.by_frame(blanked, batch.caption)["colour_by_frame"]
+    late = evaluation.by_frame(blanked, batch.caption)["colour_by_frame"]
     assert late[:2] == rendered["colour_by_frame"][:2] and late[2:] == [0.0, 0.0]
 
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from reference import zoo
+from reference import store, zoo
 from reference.diffusion import NoiseSchedule
 from reference.diffusion.noise import NoisePrior
-from reference.models.t2v import VideoDiT
 from reference.recipes import motion, vae
 from reference.recipes.motion import Objective, Space, Timesteps
 
@@ -74,8 +73,8 @@ def motion_zoo(tmp_path, monkeypatch):
         recipe = motion.MotionRecipe.tiny(vae="vae-test", **change)
         entries[f"motion-{name}"] = dataclasses.replace(zoo.REGISTRY["motion-base"], name=f"motion-{name}", recipe=recipe)
     monkeypatch.setattr(zoo, "REGISTRY", entries)
-    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(zoo, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
     for name in entries:
         zoo.train_model(name, device="cpu")
     return tmp_path
@@ -113,8 +112,8 @@ def test_deadline_stops_cleanly_and_a_rerun_resumes(tmp_path, monkeypatch):
     recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, steps=4, checkpoint_every=100))
     entries["motion-test"] = dataclasses.replace(zoo.REGISTRY["motion-base"], name="motion-test", recipe=recipe)
     monkeypatch.setattr(zoo, "REGISTRY", entries)
-    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(zoo, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
     zoo.train_model("vae-test", device="cpu")
     torch.manual_seed(0)  # the weights are initialised from the global generator (a fresh process: its default seed)
     assert zoo.train_model("motion-test", device="cpu", deadline=0.0)["steps"] == 1, "past the deadline: one step, saved"
@@ -122,7 +121,7 @@ def test_deadline_stops_cleanly_and_a_rerun_resumes(tmp_path, monkeypatch):
     resumed = zoo.train_model("motion-test", device="cpu")
     assert resumed["steps"] == 4
     straight_dir = tmp_path / "straight"
-    monkeypatch.setattr(zoo, "RUNS", straight_dir)
+    monkeypatch.setattr(store, "RUNS", straight_dir)
     torch.manual_seed(0)
     zoo.train_model("motion-test", device="cpu")
     assert zoo.card("motion-test")["sha256"] == resumed["sha256"], "stopping and resuming changes nothing"
@@ -205,7 +204,7 @@ def test_train_all_runs_requirements_first_and_skips_what_they_break(tmp_path, m
         code = 1 if name == "frames-tiny" else 0  # pretend this one fails
         return [sys.executable, "-c", f"import time; time.sleep(0.2); open({str(order)!r}, 'a').write({name!r} + '\\n'); raise SystemExit({code})"]
 
-    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "none")  # nothing shipped to pack
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "none")  # nothing shipped to pack
     names = ["latent-t2v-tiny", "latent-frames-tiny", "vdm-tiny", "frames-tiny"]
     archives = zoo.train_all(names, tmp_path / "out", device="cpu", deadline_minutes=1, jobs=4, command_for=command_for)
     done = order.read_text().split()
@@ -222,7 +221,7 @@ def test_gpu_tree_sets_aside_what_a_run_does_not_read(tmp_path, monkeypatch):
     for name in ("frames-tiny", "vdm-tiny", "latte-tiny"):
         (shipped / f"{name}.safetensors").write_bytes(b"w")
         (shipped / f"{name}.json").write_text("{}")
-    monkeypatch.setattr(zoo, "CHECKPOINTS", shipped)
+    monkeypatch.setattr(store, "CHECKPOINTS", shipped)
     monkeypatch.setattr(zoo, "ASIDE", tmp_path / "aside")
     moved, size = zoo.prepare_gpu_tree(["vdm-tiny"], limit_mib=10_000)
     assert sorted(p.name for p in shipped.iterdir()) == ["frames-tiny.json", "frames-tiny.safetensors"]

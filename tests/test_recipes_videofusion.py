@@ -5,7 +5,7 @@ import dataclasses
 
 import torch
 
-from reference import zoo
+from reference import store, zoo
 from reference.data import DatasetConfig, WorldConfig
 from reference.diffusion.noise import frame_correlation
 from reference.models.videofusion import VideoFusionConfig
@@ -27,8 +27,8 @@ def test_the_zoo_trains_videofusion_from_an_image_model(tmp_path, monkeypatch):
     entries = {"frames-test": dataclasses.replace(zoo.REGISTRY["frames-tiny"], name="frames-test", recipe=image),
                "videofusion-test": dataclasses.replace(zoo.REGISTRY["videofusion-tiny"], name="videofusion-test", recipe=recipe)}
     monkeypatch.setattr(zoo, "REGISTRY", entries)
-    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(zoo, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
     zoo.train_model("frames-test", device="cpu")
     model = videofusion.build_model(recipe)
     info = videofusion.initialize(model, recipe)
@@ -53,3 +53,12 @@ def test_videofusion_tiny_as_chapter_6_reports_it():
     m = card["metrics"]
     assert m["eval_samples"] == 256 and m["colour_accuracy"] >= 0.9
     assert m["flicker"] > 10 * vdm_card["metrics"]["flicker"] and m["persistence"] < 0.5
+
+
+def test_more_shared_noise_gives_more_consistent_clips_but_no_motion():
+    """Chapter 6's lambda ablation, pinned to the cards: lambda 0.9 against the paper's 0.5."""
+    half, most = zoo.card("videofusion-tiny")["metrics"], zoo.card("videofusion-lambda-0.9")["metrics"]
+    assert zoo.card("videofusion-lambda-0.9")["recipe"]["model"]["lam"] == 0.9
+    assert most["flicker"] < 0.6 * half["flicker"] and most["persistence"] > 2 * half["persistence"]
+    assert most["shape_accuracy"] > half["shape_accuracy"] and most["colour_accuracy"] >= 0.9
+    assert most["motion_accuracy"] < 0.3  # chance is 0.2

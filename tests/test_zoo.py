@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from reference import zoo
+from reference import evaluation, sampling, store, zoo
 from reference.data import DatasetConfig, WorldConfig
 from reference.metrics import caption_accuracy
 from reference.recipes import frames
@@ -24,8 +24,8 @@ def tiny_zoo(tmp_path, monkeypatch):
     )
     entry = dataclasses.replace(zoo.REGISTRY["frames-tiny"], name="frames-test", recipe=recipe)
     monkeypatch.setattr(zoo, "REGISTRY", {"frames-test": entry})
-    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(zoo, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
     zoo.train_model("frames-test", device="cpu")
     return tmp_path / "checkpoints"
 
@@ -91,8 +91,8 @@ def test_frames_tiny_really_draws_the_prompt():
     """Re-measure the shipped model on fresh noise (fewer samples and steps than the card)."""
     recipe = zoo.REGISTRY["frames-tiny"].recipe
     model = zoo.load("frames-tiny", device="cpu")
-    prompts = frames.eval_prompts(36)
-    images = frames.generate(model, recipe, prompts, seed=99, sampler=frames.make_sampler(recipe, num_steps=25))
+    prompts = evaluation.image_prompts(36)
+    images = sampling.generate(model, recipe, prompts, seed=99, sampler=sampling.make_sampler(recipe, num_steps=25))
     assert caption_accuracy(images, prompts).all_correct >= 0.8
 
 
@@ -193,8 +193,8 @@ def video_zoo(tmp_path, monkeypatch):
                                            recipe=godiva.GodivaRecipe.tiny("godiva-vqvae-test")),
     }
     monkeypatch.setattr(zoo, "REGISTRY", entries)
-    monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(zoo, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
     for name in entries:
         zoo.train_model(name, device="cpu")
     return tmp_path
@@ -252,7 +252,6 @@ def test_video_models_train_through_the_zoo(video_zoo):
 
 
 def test_vdm_tiny_card_is_measured_on_held_out_prompts():
-    from reference.recipes import vdm
 
     card = zoo.card("vdm-tiny")
     recipe = zoo.REGISTRY["vdm-tiny"].recipe
@@ -260,19 +259,18 @@ def test_vdm_tiny_card_is_measured_on_held_out_prompts():
     assert card["initialised_from"]["name"] == "frames-tiny"
     assert card["initialised_from"]["sha256"] == zoo.card("frames-tiny")["sha256"]
     held_out = {tuple(c) for c in card["recipe"]["data"]["holdout"]}
-    assert held_out == set(vdm.HELD_OUT) and len(held_out) == 6
+    assert held_out == set(evaluation.HELD_OUT) and len(held_out) == 6
     # What the CPU run learnt: appearance from frames-tiny, on prompts it never saw together.
     assert card["metrics"]["colour_accuracy"] >= 0.9 and card["metrics"]["shape_accuracy"] >= 0.9
 
 
 def test_vdm_tiny_draws_the_held_out_object():
     """Re-measured on fresh noise with fewer steps: colour and shape of held-out prompts."""
-    from reference.recipes import vdm
 
     recipe = zoo.REGISTRY["vdm-tiny"].recipe
-    prompts = vdm.eval_prompts(12)
-    videos = frames.generate(zoo.load("vdm-tiny", "cpu"), recipe, prompts, seed=7,
-                             sampler=frames.make_sampler(recipe, num_steps=10))
+    prompts = evaluation.eval_prompts(12)
+    videos = sampling.generate(zoo.load("vdm-tiny", "cpu"), recipe, prompts, seed=7,
+                             sampler=sampling.make_sampler(recipe, num_steps=10))
     scores = caption_accuracy(videos, prompts)
     assert scores.colour >= 0.9 and scores.shape >= 0.75
 
@@ -316,12 +314,12 @@ def test_tubelets_lose_to_uniform_patches_at_one_budget():
 
 
 def test_latte_tiny_card_is_measured_on_held_out_prompts():
-    from reference.recipes import latte, vdm
+    from reference.recipes import latte
 
     card = zoo.card("latte-tiny")
     recipe = zoo.REGISTRY["latte-tiny"].recipe
     assert card["metrics"]["eval_samples"] == 256 and card["steps"] == recipe.train.steps
-    assert {tuple(c) for c in card["recipe"]["data"]["holdout"]} == set(vdm.HELD_OUT)
+    assert {tuple(c) for c in card["recipe"]["data"]["holdout"]} == set(evaluation.HELD_OUT)
     # About as many parameters as chapter 2's UNet, so the chapter compares like with like.
     assert abs(card["parameters"] / zoo.card("vdm-tiny")["parameters"] - 1) < 0.03
     # What the CPU run learnt: every colour, and clips that hold together over time.
@@ -338,7 +336,6 @@ def test_vae_causal_tiny_meets_the_bar_and_tokenises_an_image_as_a_first_frame()
     any video that starts with it."""
     from reference.data import ShapesDataset, collate
     from reference.metrics.quality import psnr
-    from reference.recipes import vae
 
     metrics = zoo.card("vae-causal-tiny")["metrics"]
     assert metrics["latent_shape"] == [4, 3, 8, 8] and metrics["compression"] == 36.0
@@ -347,7 +344,7 @@ def test_vae_causal_tiny_meets_the_bar_and_tokenises_an_image_as_a_first_frame()
     model = zoo.load("vae-causal-tiny", "cpu")
     clips = ShapesDataset(DatasetConfig(world=recipe.data.world, length=16, seed=31))
     video = collate([clips[i] for i in range(16)]).video  # (16, 3, 9, 32, 32)
-    assert psnr(vae.reconstruct(model, video), video).mean() >= 28.0
+    assert psnr(evaluation.reconstruct(model, video), video).mean() >= 28.0
     with torch.no_grad():
         first_latent = model.encode(video)[0][:, :, :1]
         image_latent = model.encode(video[:, :, :1])[0]
@@ -451,3 +448,14 @@ def test_godiva_cards_pin_chapter1_claims():
         assert m["centre_spread"] > 0.8 * m["centre_spread_of_rendered"] > 4 * gan["centre_spread"]
         assert m["colour_by_frame"][-1] >= m["colour_by_frame"][0] - 0.05  # no decline over 8 frames
     assert s["prior_steps_per_video"] == f["prior_steps_per_video"] == 512
+
+
+def test_every_model_names_its_chapter_and_list_groups_by_chapter():
+    groups = zoo.by_chapter()
+    assert sum(len(names) for names in groups.values()) == len(zoo.REGISTRY)
+    assert list(groups) == sorted(groups) and "frames-tiny" in groups[0] and "t2v-tiny" in groups[6]
+    listing = subprocess.run([sys.executable, "-m", "reference.zoo", "list"], cwd=ROOT, capture_output=True, text=True)
+    lines = listing.stdout.splitlines()
+    assert lines.index("chapter 2") < next(i for i, line in enumerate(lines) if line.startswith("  vdm-tiny "))
+    with pytest.raises(ValueError, match="naming its chapter"):
+        dataclasses.replace(zoo.REGISTRY["frames-tiny"], description="no chapter here").chapter

@@ -1,9 +1,21 @@
 """Metrics: the toy world's judge (caption accuracy, flicker, persistence) and PSNR/SSIM."""
 
-from .judge import Accuracy, JudgeConfig, JudgedObject, Judgement, caption_accuracy, flicker_per_step, judge, judge_video, parse_caption
+from .consistency import ContentDistance, average_content_distance
+from .judge import (
+    Accuracy,
+    JudgeConfig,
+    JudgedObject,
+    Judgement,
+    caption_accuracy,
+    flicker_per_step,
+    judge,
+    judge_video,
+    parse_caption,
+)
 from .quality import motion_psnr, psnr, ssim
 
 __all__ = [
-    "Accuracy", "JudgeConfig", "JudgedObject", "Judgement", "caption_accuracy", "flicker_per_step", "judge", "judge_video",
+    "Accuracy", "ContentDistance", "JudgeConfig", "JudgedObject", "Judgement", "caption_accuracy", "flicker_per_step", "judge", "judge_video",
+    "average_content_distance",
     "motion_psnr", "parse_caption", "psnr", "ssim",
 ]

@@ -21,12 +21,11 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from .. import evaluation, store
 from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate
 from ..metrics.judge import caption_accuracy
 from ..models.godiva import VQVAE, GodivaPrior, PriorConfig, SparseAxis, VQVAEConfig, codebook_usage
 from ..train import TrainConfig
-from . import vdm
-from .vae import measure
 
 CLIP = WorldConfig(frames=8, height=32, width=32)
 SAMPLE_BATCH = 256  # clips whose tokens are drawn together (one cached step serves the whole batch)
@@ -55,7 +54,7 @@ class VQVAERecipe:
 class GodivaRecipe:
     prior: PriorConfig = PriorConfig(codebook_size=128, grid=(8, 8, 8), dim=96, heads=4, depth=6)  # 0.8 s/step of 16 clips, 1 CPU thread
     vqvae: str = "godiva-vqvae-tiny"  # the frozen VQ-VAE whose tokens the prior learns
-    data: DatasetConfig = vdm.VDMRecipe().data  # 8x32x32 clips, held-out prompts as vdm-tiny
+    data: DatasetConfig = evaluation.VIDEO_DATA  # 8x32x32 clips, held-out prompts as vdm-tiny
     train: TrainConfig = TrainConfig(steps=3000, batch_size=16, lr=1e-3, warmup_steps=100, decay_start=0.5,
                                      min_lr_ratio=0.1, ema_decay=0.995)
     temperature: float = 1.0
@@ -70,7 +69,7 @@ class GodivaRecipe:
         """For tests: a 3-frame 16x16 world on the named (test) VQ-VAE; trains in seconds."""
         return cls(prior=PriorConfig(codebook_size=8, grid=(3, 4, 4), dim=16, heads=2, depth=3),
                    vqvae=vqvae,
-                   data=DatasetConfig(world=WorldConfig(frames=3, height=16, width=16), length=64, holdout=vdm.HELD_OUT),
+                   data=DatasetConfig(world=WorldConfig(frames=3, height=16, width=16), length=64, holdout=evaluation.HELD_OUT),
                    train=TrainConfig.tiny(), eval_samples=6, diversity_samples=2, validation_clips=4)
 
 
@@ -114,7 +113,7 @@ def _codec(model: VQVAE, videos: torch.Tensor, batch_size: int = 16) -> torch.Te
 @torch.no_grad()
 def evaluate_vqvae(model: VQVAE, recipe: VQVAERecipe) -> dict[str, float | int | str | list]:
     """Chapter 5's reconstruction measures, plus codebook usage on the same clips and bits per clip."""
-    metrics = measure(model, recipe.eval_world, recipe.eval_clips, recipe.eval_seed, codec=_codec,
+    metrics = evaluation.measure_autoencoder(model, recipe.eval_world, recipe.eval_clips, recipe.eval_seed, codec=_codec,
                       latent_of=lambda m, v: m.encode(v))
     data = ShapesDataset(DatasetConfig(world=recipe.eval_world, length=recipe.eval_clips, seed=recipe.eval_seed))
     tokens = model.encode(collate([data[i] for i in range(recipe.eval_clips)]).video.to(next(model.parameters()).device))
@@ -129,14 +128,12 @@ def build_prior(recipe: GodivaRecipe) -> GodivaPrior:
 
 
 def load_vqvae(name: str, device: torch.device | str = "cpu") -> VQVAE:
-    from .. import zoo  # the zoo imports the recipes
 
-    return zoo.load_frozen(name, VQVAE, "the GODIVA prior", device)
+    return store.load_frozen(name, VQVAE, "the GODIVA prior", device)
 
 
 def initialize(model: GodivaPrior, recipe: GodivaRecipe) -> dict:
     """Check that the VQ-VAE's tokens fit the prior's grid and vocabulary; the card records which VQ-VAE."""
-    from .. import zoo
 
     vq = load_vqvae(recipe.vqvae)
     world, s = recipe.data.world, vq.config.space_factor
@@ -144,7 +141,7 @@ def initialize(model: GodivaPrior, recipe: GodivaRecipe) -> dict:
     if grid != recipe.prior.grid or vq.config.codebook_size != recipe.prior.codebook_size:
         raise ValueError(f"{recipe.vqvae} makes {grid} grids of {vq.config.codebook_size} codes; the prior "
                          f"expects {recipe.prior.grid} grids of {recipe.prior.codebook_size}")
-    return {"vqvae": recipe.vqvae, "sha256": zoo.card(recipe.vqvae)["sha256"]}
+    return {"vqvae": recipe.vqvae, "sha256": store.card(recipe.vqvae)["sha256"]}
 
 
 def make_prior_loss(recipe: GodivaRecipe):
@@ -198,16 +195,16 @@ def validation_loss(model: GodivaPrior, recipe: GodivaRecipe) -> float:
 def evaluate(model: GodivaPrior, recipe: GodivaRecipe) -> dict[str, float | int | str | list]:
     """The judge on `eval_samples` videos of held-out prompts, frame by frame too; sampling time;
     codebook use of the samples; layout spread; validation cross-entropy."""
-    holdout = recipe.data.holdout or vdm.HELD_OUT
-    prompts = vdm.eval_prompts(recipe.eval_samples, holdout)
-    tokens, timing = vdm.timed(lambda: sample_tokens(model, recipe, prompts, seed=recipe.eval_seed), model)
+    holdout = recipe.data.holdout or evaluation.HELD_OUT
+    prompts = evaluation.eval_prompts(recipe.eval_samples, holdout)
+    tokens, timing = evaluation.timed(lambda: sample_tokens(model, recipe, prompts, seed=recipe.eval_seed), model)
     videos = decode(tokens, recipe.vqvae)
     usage = codebook_usage(tokens, recipe.prior.codebook_size)
-    spread = vdm.layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed), holdout, recipe.data.world,
+    spread = evaluation.layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed), holdout, recipe.data.world,
                             recipe.diversity_samples, recipe.eval_seed + 1)
     return {
-        **vdm.judged(caption_accuracy(videos, prompts)),
-        **vdm.by_frame(videos, prompts),
+        **evaluation.judged(caption_accuracy(videos, prompts)),
+        **evaluation.by_frame(videos, prompts),
         **spread,
         "validation_nats_per_token": validation_loss(model, recipe),
         "sample_codebook_used": usage["used"],

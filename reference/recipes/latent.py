@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import evaluation, store
 from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, collate
 from ..diffusion import NoiseSchedule, Parameterisation, ScheduleConfig, diffusion_loss, guided, sample
 from ..models.ldm import LatentUNet2D, LatentVDMUNet
@@ -25,9 +26,8 @@ from ..models.unet2d import UNet2DConfig
 from ..models.vae import VAE
 from ..models.vdm import VDMUNetConfig
 from ..nn.text import drop_captions
+from ..sampling import SamplerKind, make_sampler
 from ..train import TrainConfig
-from . import frames, vdm
-from .frames import SamplerKind, make_sampler
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class LatentT2VRecipe:
     naive_decoder: str = "vae-frame-tiny"  # the image decoder, frame by frame, measured beside it
     schedule: ScheduleConfig = ScheduleConfig()
     parameterisation: Parameterisation = Parameterisation.V
-    data: DatasetConfig = vdm.VDMRecipe().data  # 8x32x32 clips, held-out prompts as vdm-tiny
+    data: DatasetConfig = evaluation.VIDEO_DATA  # 8x32x32 clips, held-out prompts as vdm-tiny
     train: TrainConfig = TrainConfig(
         steps=1500, batch_size=16, lr=5e-4, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995
     )
@@ -60,14 +60,14 @@ class LatentT2VRecipe:
 
         return cls(model=replace(VDMUNetConfig.tiny(), in_channels=latent_channels), vae=vae, init_from=None, decoder=decoder, naive_decoder=vae,
                    data=DatasetConfig(world=WorldConfig(frames=4, height=16, width=16), length=64,
-                                      holdout=vdm.HELD_OUT),
+                                      holdout=evaluation.HELD_OUT),
                    train=TrainConfig.tiny(), sample_steps=2, scale_clips=4, eval_samples=4)
 
 
 # The latent image model: chapter 0's frames-tiny recipe (data, schedule, batch) on frame latents.
 LATENT_FRAMES = LatentT2VRecipe(
     model=UNet2DConfig(in_channels=4, channels=(24, 48, 96)), init_from=None, decoder="vae-frame-tiny",
-    data=frames.FramesRecipe().data,
+    data=evaluation.IMAGE_DATA,
     train=TrainConfig(steps=3000, batch_size=64, lr=1e-3, warmup_steps=200, decay_start=0.5, min_lr_ratio=0.1,
                       ema_decay=0.998),
 )
@@ -80,9 +80,8 @@ def build_model(recipe: LatentT2VRecipe) -> LatentUNet2D | LatentVDMUNet:
 
 
 def load_vae(name: str, device: torch.device | str = "cpu") -> VAE:
-    from .. import zoo  # the zoo imports the recipes
 
-    return zoo.load_frozen(name, VAE, "a latent diffusion model (frame-wise latents)", device)
+    return store.load_frozen(name, VAE, "a latent diffusion model (frame-wise latents)", device)
 
 
 @torch.no_grad()
@@ -94,14 +93,13 @@ def encode(vae: VAE, videos: torch.Tensor, scale: torch.Tensor | float) -> torch
 def initialize(model: LatentUNet2D | LatentVDMUNet, recipe: LatentT2VRecipe) -> dict:
     """Load the latent image model (spatial layers and scale), or measure the latent scale on
     `scale_clips` training clips; the card records the VAE, the scale and the image model."""
-    from .. import zoo
 
-    vae_info = {"name": recipe.vae, "sha256": zoo.card(recipe.vae)["sha256"]}
+    vae_info = {"name": recipe.vae, "sha256": store.card(recipe.vae)["sha256"]}
     if recipe.init_from is not None:
         if not isinstance(model, LatentVDMUNet):
             raise ValueError("init_from fills a video model's spatial layers; this is an image model")
-        model.load_image_weights(zoo.load(recipe.init_from, device="cpu"))
-        return {"name": recipe.init_from, "sha256": zoo.card(recipe.init_from)["sha256"],
+        model.load_image_weights(store.load(recipe.init_from, device="cpu"))
+        return {"name": recipe.init_from, "sha256": store.card(recipe.init_from)["sha256"],
                 "latent_scale": model.latent_scale.item(), "vae": vae_info}
     vae = load_vae(recipe.vae)
     if vae.config.latent_channels != model.config.in_channels:
@@ -168,16 +166,16 @@ def evaluate(model: LatentUNet2D | LatentVDMUNet, recipe: LatentT2VRecipe) -> di
     from ..metrics.judge import caption_accuracy
 
     if recipe.data.world.frames == 1:  # the latent image model: colour and shape, as frames-tiny
-        prompts = frames.eval_prompts(recipe.eval_samples)
+        prompts = evaluation.image_prompts(recipe.eval_samples)
         scores = caption_accuracy(generate(model, recipe, prompts, seed=recipe.eval_seed), prompts)
         return {"caption_accuracy": scores.all_correct, "colour_accuracy": scores.colour,
                 "shape_accuracy": scores.shape, "eval_samples": len(prompts), "decoder": recipe.decoder,
                 "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"}
-    prompts = vdm.eval_prompts(recipe.eval_samples, recipe.data.holdout or vdm.HELD_OUT)
+    prompts = evaluation.eval_prompts(recipe.eval_samples, recipe.data.holdout or evaluation.HELD_OUT)
     latents = sample_latents(model, recipe, prompts, seed=recipe.eval_seed)
     metrics: dict[str, float | int | str] = {}
     for prefix, name in (("", recipe.decoder), ("naive_", recipe.naive_decoder)):
-        metrics.update(vdm.judged(caption_accuracy(decode(latents, name), prompts), prefix))
+        metrics.update(evaluation.judged(caption_accuracy(decode(latents, name), prompts), prefix))
     metrics.update({
         "decoder": recipe.decoder,
         "naive_decoder": recipe.naive_decoder,

@@ -17,22 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from ..data import DatasetConfig, Tokenizer, WorldConfig, render_combinations
 from ..diffusion import NoiseSchedule, Parameterisation, ScheduleConfig, q_sample, target
+from ..evaluation import HELD_OUT, judge_generator, prompt
 from ..metrics.cost import count_flops
 from ..models.latte import FramePosition, Latte, LatteConfig, LatteVariant, PatchKind
+from ..sampling import SamplerKind, generate
 from ..train import TrainConfig
-from . import vdm
-from .frames import SamplerKind
-from .vdm import HELD_OUT, prompt
-
-if TYPE_CHECKING:
-    from .vdm import VDMRecipe
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,7 @@ def build_model(recipe: LatteRecipe) -> Latte:
     return Latte(recipe.model)
 
 
-def forward_flops(model: nn.Module, recipe: "LatteRecipe | VDMRecipe") -> int:
+def forward_flops(model: nn.Module, recipe: "LatteRecipe") -> int:
     """FLOPs of one denoiser call on one clip of the recipe's size (PyTorch's counter)."""
     world = recipe.data.world
     device = next(model.parameters()).device
@@ -105,7 +100,7 @@ def forward_flops(model: nn.Module, recipe: "LatteRecipe | VDMRecipe") -> int:
 
 
 @torch.no_grad()
-def held_out_loss(model: nn.Module, recipe: "LatteRecipe | VDMRecipe", clips_per_prompt: int = 32, seed: int = 0) -> float:
+def held_out_loss(model: nn.Module, recipe: "LatteRecipe", clips_per_prompt: int = 32, seed: int = 0) -> float:
     """The training loss on rendered clips of the held-out prompts, with fixed noise and timesteps
     spread evenly over [0, T): a number that moves long before samples are judged right (Latte's
     ablations plot FVD over training for the same reason), and the same for every denoiser."""
@@ -130,5 +125,7 @@ def held_out_loss(model: nn.Module, recipe: "LatteRecipe | VDMRecipe", clips_per
 def evaluate(model: nn.Module, recipe: LatteRecipe) -> dict[str, float | int | str]:
     """What `vdm-tiny`'s card measures (the judge on 256 videos of held-out prompts), plus the
     held-out loss and the FLOPs of one denoiser call per clip."""
-    metrics = vdm.evaluate(model, recipe)
+    _, _, metrics = judge_generator(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), model,
+                                    recipe.data, recipe.eval_samples, recipe.eval_seed)
+    metrics["sampler"] = f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"
     return {**metrics, "held_out_loss": held_out_loss(model, recipe), "flops_per_clip": forward_flops(model, recipe)}

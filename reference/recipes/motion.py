@@ -33,18 +33,18 @@ from enum import Enum
 import torch
 from torch import nn
 
+from .. import evaluation, store
 from ..data import Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate, render_combinations
 from ..diffusion import DDIMSampler, NoiseSchedule, Parameterisation, ScheduleConfig, expand_as, guided
 from ..diffusion.flow import TIME_SCALE, euler_sample, interpolate, logit_normal, velocity
 from ..diffusion.noise import NoisePrior, video_noise
+from ..evaluation import HELD_OUT, Combination, prompt
 from ..metrics.cost import count_flops
 from ..metrics.judge import caption_accuracy
 from ..models.t2v import AttentionKind, CaptionKind, VideoDiT, VideoDiTConfig
 from ..models.vae_causal import CausalVAE
 from ..nn.text import drop_captions
 from ..train import TrainConfig
-from . import vdm
-from .vdm import HELD_OUT, Combination, prompt
 
 
 class Space(str, Enum):
@@ -181,16 +181,14 @@ def build_model(recipe: MotionRecipe) -> VideoDiT:
 
 
 def load_vae(name: str, device: torch.device | str = "cpu") -> CausalVAE:
-    from .. import zoo  # the zoo imports the recipes
 
-    return zoo.load_frozen(name, CausalVAE, "a latent video diffusion model (causal VAE latents)", device)
+    return store.load_frozen(name, CausalVAE, "a latent video diffusion model (causal VAE latents)", device)
 
 
 def initialize(model: VideoDiT, recipe: MotionRecipe) -> dict | None:
     """LATENT rows: measure the per-channel latent mean and std on `statistics_clips` training clips."""
     if recipe.space is Space.PIXEL:
         return None
-    from .. import zoo
 
     vae = load_vae(recipe.vae)
     if vae.config.latent_channels != recipe.model.in_channels:
@@ -200,7 +198,7 @@ def initialize(model: VideoDiT, recipe: MotionRecipe) -> dict | None:
     videos = collate([data[i] for i in range(recipe.statistics_clips)]).video
     with torch.no_grad():
         latents = torch.cat([vae.encode(chunk)[0] for chunk in videos.split(32)])
-    return {"vae": {"name": recipe.vae, "sha256": zoo.card(recipe.vae)["sha256"]},
+    return {"vae": {"name": recipe.vae, "sha256": store.card(recipe.vae)["sha256"]},
             **model.fit_latent_statistics(latents)}
 
 
@@ -401,10 +399,10 @@ def evaluate(model: VideoDiT, recipe: MotionRecipe) -> dict[str, float | int | s
     """The judge on `eval_samples` held-out samples (per attribute, per frame, flicker, persistence),
     sampling time, held-out loss and FLOPs per call."""
     prompts, given = eval_set(recipe, recipe.eval_samples)
-    videos, timing = vdm.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, given=given), model)
+    videos, timing = evaluation.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, given=given), model)
     return {
-        **vdm.judged(caption_accuracy(videos, prompts)),
-        **vdm.by_frame(videos, prompts),
+        **evaluation.judged(caption_accuracy(videos, prompts)),
+        **evaluation.by_frame(videos, prompts),
         **timing,
         "held_out_loss": held_out_loss(model, recipe),
         "flops_per_call": forward_flops(model, recipe),

@@ -18,18 +18,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import evaluation
 from ..data import Batch, DatasetConfig, Tokenizer
-from ..metrics.judge import caption_accuracy
 from ..models.tganc import TGANC, DiscriminatorKind, TGANCConfig, discriminator_loss, generator_loss, mismatch
 from ..train import TrainConfig
-from . import vdm
 
 
 @dataclass(frozen=True)
 class TGANCRecipe:
     # Narrow enough for the 2-core CPU: about 0.5 s per step of 16 clips on one thread.
     model: TGANCConfig = TGANCConfig(generator_channels=(64, 32, 16), discriminator_channels=(16, 32, 64))
-    data: DatasetConfig = vdm.VDMRecipe().data  # 8x32x32 clips, held-out prompts as vdm-tiny
+    data: DatasetConfig = evaluation.VIDEO_DATA  # 8x32x32 clips, held-out prompts as vdm-tiny
     train: TrainConfig = TrainConfig(steps=2000, batch_size=16, lr=2e-4, warmup_steps=0, decay_start=1.0,
                                      grad_clip=0.0, ema_decay=0.999)
     eval_samples: int = 256
@@ -41,7 +40,7 @@ class TGANCRecipe:
         from ..data import WorldConfig
 
         return cls(model=TGANCConfig.tiny(),
-                   data=DatasetConfig(world=WorldConfig(frames=4, height=16, width=16), length=64, holdout=vdm.HELD_OUT),
+                   data=DatasetConfig(world=WorldConfig(frames=4, height=16, width=16), length=64, holdout=evaluation.HELD_OUT),
                    train=TrainConfig.tiny(), eval_samples=6, diversity_samples=2)
 
 
@@ -96,17 +95,6 @@ def generate(model: TGANC, recipe: TGANCRecipe, prompts: list[str], seed: int = 
 def evaluate(model: TGANC, recipe: TGANCRecipe) -> dict[str, float | int | str]:
     """The judge on `eval_samples` clips of held-out prompts, and the layout spread of
     `diversity_samples` clips per held-out prompt against rendered clips of the same prompts."""
-    holdout = recipe.data.holdout or vdm.HELD_OUT
-    prompts = vdm.eval_prompts(recipe.eval_samples, holdout)
-    videos, timing = vdm.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed), model)
-    scores = caption_accuracy(videos, prompts)
-    spread = vdm.layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed), holdout, recipe.data.world,
-                            recipe.diversity_samples, recipe.eval_seed + 1)
-    return {
-        **vdm.judged(scores),
-        **vdm.by_frame(videos, prompts),
-        **spread,
-        **timing,
-        "eval_samples": len(prompts),
-        "eval_prompts": "held-out colour x shape x motion combinations",
-    }
+    _, _, metrics = evaluation.judge_generator(lambda p, seed: generate(model, recipe, p, seed=seed), model, recipe.data,
+                                               recipe.eval_samples, recipe.eval_seed, recipe.diversity_samples)
+    return metrics

@@ -10,16 +10,13 @@ reconstructions. The card measures reconstruction on clips from a seed training 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from einops import rearrange
 from torch import nn
 
-from ..data import Batch, DatasetConfig, ShapesDataset, WorldConfig, collate
-from ..metrics.judge import caption_accuracy
-from ..metrics.quality import motion_psnr, psnr, ssim
+from ..data import Batch, DatasetConfig, WorldConfig
+from ..evaluation import measure_autoencoder
 from ..models.vae_causal import CausalVAE, CausalVAEConfig
 from ..train import TrainConfig
 
@@ -64,46 +61,6 @@ def make_loss(recipe: CausalVAERecipe):
 
 
 @torch.no_grad()
-def reconstruct(model: nn.Module, videos: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    """Decode the latent means of `videos (n, c, f, h, w)`: the deterministic reconstruction."""
-    device = next(model.parameters()).device
-    out = [model.decode(model.encode(chunk.to(device))[0]).clamp(-1, 1).cpu() for chunk in videos.split(batch_size)]
-    return torch.cat(out)
-
-
-@torch.no_grad()
-def measure(model: nn.Module, world: WorldConfig, clips: int, seed: int,
-            codec: Callable[[nn.Module, torch.Tensor], torch.Tensor] = reconstruct,
-            latent_of: Callable[[nn.Module, torch.Tensor], torch.Tensor] = lambda model, v: model.encode(v)[0],
-            ) -> dict[str, float | int | str]:
-    """PSNR and SSIM per frame, first-frame PSNR, PSNR of the frame differences (motion), flicker
-    and whether the judge still reads the motion, on `clips` rendered clips of `world` from dataset
-    seed `seed` (any autoencoder of chapters 1 and 5: `codec` reconstructs a batch, `latent_of`
-    gives the code whose size sets the compression)."""
-    data = ShapesDataset(DatasetConfig(world=world, length=clips, seed=seed))
-    batch = collate([data[i] for i in range(clips)])
-    videos = batch.video
-    recon = codec(model, videos)
-    as_frames = lambda v: rearrange(v, "b c f h w -> (b f) c h w")  # noqa: E731
-    per_frame = psnr(as_frames(recon), as_frames(videos))  # (b*f,)
-    original = caption_accuracy(videos, batch.caption)
-    judged = caption_accuracy(recon, batch.caption)
-    latent = latent_of(model, videos[:1].to(next(model.parameters()).device))
-    return {
-        "psnr": per_frame.mean().item(),
-        "psnr_first_frame": psnr(recon[:, :, 0], videos[:, :, 0]).mean().item(),
-        "ssim": ssim(recon, videos).mean().item(),
-        "motion_psnr": motion_psnr(recon, videos).mean().item(),
-        "flicker": judged.flicker,
-        "flicker_of_originals": original.flicker,
-        "motion_accuracy": judged.motion,
-        "motion_accuracy_of_originals": original.motion,
-        "compression": videos[0].numel() / latent[0].numel(),
-        "latent_shape": list(latent.shape[1:]),
-        "eval_clips": clips,
-    }
-
-
 def evaluate(model: CausalVAE, recipe: CausalVAERecipe) -> dict[str, float | int | str]:
-    """`measure` on `eval_clips` clips of the training world that training never saw."""
-    return measure(model, recipe.data.world, recipe.eval_clips, recipe.eval_seed)
+    """`measure_autoencoder` on `eval_clips` clips of the training world that training never saw."""
+    return measure_autoencoder(model, recipe.data.world, recipe.eval_clips, recipe.eval_seed)

@@ -12,38 +12,17 @@ is measured on exactly those prompts, so it measures composition, not memory.
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-import torch
 from torch import nn
 
+from .. import store
 from ..data import DatasetConfig, WorldConfig
 from ..diffusion import Parameterisation, ScheduleConfig
-from ..metrics.diversity import layout_spread
-from ..metrics.judge import caption_accuracy
+from ..evaluation import HELD_OUT, VIDEO_DATA, judge_generator
 from ..models.vdm import ConvKind, TemporalPosition, VDMUNet, VDMUNetConfig
+from ..sampling import SamplerKind, generate
 from ..train import TrainConfig
-from .frames import SamplerKind, generate
-
-if TYPE_CHECKING:  # chapter 3's recipe is measured by the same judge
-    from ..metrics.judge import Accuracy
-    from .latte import LatteRecipe
-
-Combination = tuple[str, str, str]
-
-# Never shown in training: every colour once, every shape twice, every motion at least once.
-HELD_OUT: tuple[Combination, ...] = (
-    ("red", "circle", "left"),
-    ("green", "square", "right"),
-    ("blue", "triangle", "up"),
-    ("yellow", "circle", "down"),
-    ("magenta", "square", "still"),
-    ("cyan", "triangle", "left"),
-)
 
 
 @dataclass(frozen=True)
@@ -53,9 +32,7 @@ class VDMRecipe:
     )
     schedule: ScheduleConfig = ScheduleConfig()  # cosine, T = 1000, as frames-tiny
     parameterisation: Parameterisation = Parameterisation.V
-    data: DatasetConfig = DatasetConfig(
-        world=WorldConfig(frames=8, height=32, width=32), length=1_000_000, seed=2, holdout=HELD_OUT
-    )
+    data: DatasetConfig = VIDEO_DATA  # 8x32x32 clips, the held-out combinations removed
     train: TrainConfig = TrainConfig(
         steps=1800, batch_size=8, lr=5e-4, warmup_steps=100, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995
     )
@@ -90,85 +67,14 @@ def initialize(model: VDMUNet, recipe: VDMRecipe) -> dict | None:
     """Fill the spatial layers from the recipe's image model (before training); what the card records."""
     if recipe.init_from is None:
         return None
-    from .. import zoo  # the zoo imports the recipes, so it is imported only when needed
 
-    model.load_image_weights(zoo.load(recipe.init_from, device="cpu"))
-    return {"name": recipe.init_from, "sha256": zoo.card(recipe.init_from)["sha256"]}
-
-
-def prompt(combination: Combination) -> str:
-    colour, shape, motion = combination
-    return f"a {colour} {shape} " + ("standing still" if motion == "still" else f"moving {motion}")
+    model.load_image_weights(store.load(recipe.init_from, device="cpu"))
+    return {"name": recipe.init_from, "sha256": store.card(recipe.init_from)["sha256"]}
 
 
-def eval_prompts(n: int, combinations: tuple[Combination, ...] = HELD_OUT) -> list[str]:
-    """n prompts cycling through the given combinations (by default the held-out ones)."""
-    return [prompt(c) for c in itertools.islice(itertools.cycle(combinations), n)]
-
-
-def judged(scores: "Accuracy", prefix: str = "") -> dict[str, float]:
-    """The judge's scores of text-to-video samples as card metrics (every video model's card)."""
-    return {
-        f"{prefix}caption_accuracy": scores.all_correct,
-        f"{prefix}colour_accuracy": scores.colour,
-        f"{prefix}shape_accuracy": scores.shape,
-        f"{prefix}motion_accuracy": scores.motion,
-        f"{prefix}flicker": scores.flicker,
-        f"{prefix}persistence": scores.persistence,
-    }
-
-
-def by_frame(videos: torch.Tensor, prompts: list[str]) -> dict[str, list[float]]:
-    """The judge's colour and shape accuracy on each frame alone: how the error grows along a clip."""
-    scores = [caption_accuracy(videos[:, :, k : k + 1], prompts) for k in range(videos.shape[2])]
-    return {"colour_by_frame": [s.colour for s in scores], "shape_by_frame": [s.shape for s in scores]}
-
-
-def timed(sample: Callable[[], torch.Tensor], model: nn.Module) -> tuple[torch.Tensor, dict[str, float | str]]:
-    """Run `sample()` (a batch of n clips or token grids); its result, and the card's sampling
-    time per clip and device."""
-    start = time.perf_counter()
-    with torch.no_grad():
-        out = sample()
-    seconds = time.perf_counter() - start
-    return out, {"sampling_s_per_video": seconds / len(out), "sampling_device": str(next(model.parameters()).device)}
-
-
-def layout_metrics(generate_clips: Callable[[list[str], int], torch.Tensor], holdout: tuple, world: WorldConfig,
-                   per_prompt: int, seed: int) -> dict[str, float]:
-    """Layout spread of `per_prompt` samples of each held-out prompt (`generate_clips(prompts, seed)`)
-    against rendered clips of the same prompts: the card's mode-collapse numbers (chapter 1)."""
-    from ..data import render_combinations
-
-    same = [prompt(c) for c in holdout for _ in range(per_prompt)]
-    spread = layout_spread(generate_clips(same, seed), same)
-    rendered = render_combinations([c for c in holdout for _ in range(per_prompt)], 0, world)
-    reference = layout_spread(rendered, same)
-    return {
-        "centre_spread": spread.centre,
-        "area_spread": spread.area,
-        "empty_share": spread.empty,
-        "centre_spread_of_rendered": reference.centre,
-        "area_spread_of_rendered": reference.area,
-    }
-
-
-def evaluate(model: nn.Module, recipe: "VDMRecipe | LatteRecipe") -> dict[str, float | int | str]:
-    """Caption accuracy by the judge on `eval_samples` videos of held-out prompts, frame by frame
-    too, and (where the recipe asks for it) the layout spread (any text-to-video recipe)."""
-    prompts = eval_prompts(recipe.eval_samples, recipe.data.holdout or HELD_OUT)
-    videos, timing = timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, batch_size=32), model)
-    spread = {}
-    if getattr(recipe, "diversity_samples", 0):
-        holdout = recipe.data.holdout or HELD_OUT
-        spread = layout_metrics(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), holdout,
-                                recipe.data.world, recipe.diversity_samples, recipe.eval_seed + 1)
-    return {
-        **judged(caption_accuracy(videos, prompts)),
-        **by_frame(videos, prompts),
-        **spread,
-        **timing,
-        "eval_samples": len(prompts),
-        "eval_prompts": "held-out colour x shape x motion combinations",
-        "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
-    }
+def evaluate(model: nn.Module, recipe: VDMRecipe) -> dict[str, float | int | str]:
+    """The judge on `eval_samples` videos of held-out prompts, frame by frame too, and the layout
+    spread of `diversity_samples` clips per held-out prompt (`reference.evaluation`)."""
+    _, _, metrics = judge_generator(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), model,
+                                    recipe.data, recipe.eval_samples, recipe.eval_seed, recipe.diversity_samples)
+    return {**metrics, "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"}

@@ -1,4 +1,4 @@
-"""Recipes of chapter 5's frame and video autoencoders, all measured by `vae.measure`.
+"""Recipes of chapter 5's frame and video autoencoders, all measured by `evaluation.measure_autoencoder`.
 
 - `vae-frame-tiny`: the image (frame) KL-VAE of latent diffusion, trained on single frames:
   32x32x3 -> 8x8x4, 12x fewer numbers. Applied frame by frame it is the naive latent video VAE.
@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .. import store
 from ..data import DatasetConfig, WorldConfig
+from ..evaluation import measure_autoencoder
 from ..models.vae import VAE, VAEConfig
 from ..models.videovae import Design, VideoVAE, VideoVAEConfig
 from ..train import TrainConfig
-from .vae import measure
 
 CLIP = WorldConfig(frames=8, height=32, width=32)
 
@@ -91,9 +92,8 @@ def initialize(model: VAE | VideoVAE, recipe: VideoVAERecipe) -> dict | None:
     """Load the frame VAE named by the recipe (and freeze what the design keeps fixed); the card records it."""
     if recipe.init_from is None:
         return None
-    from .. import zoo
 
-    model.load_image_weights(zoo.load(recipe.init_from, device="cpu"))
+    model.load_image_weights(store.load(recipe.init_from, device="cpu"))
     if recipe.freeze_encoder:
         if not isinstance(model, VAE):
             raise ValueError("freeze_encoder applies to a VAE (the video decoder), not a VideoVAE")
@@ -101,17 +101,17 @@ def initialize(model: VAE | VideoVAE, recipe: VideoVAERecipe) -> dict | None:
     if recipe.init_temporal_from is not None:
         if not isinstance(model, VideoVAE):
             raise ValueError("init_temporal_from applies to a VideoVAE")
-        model.load_temporal_weights(zoo.load(recipe.init_temporal_from, device="cpu"))
+        model.load_temporal_weights(store.load(recipe.init_temporal_from, device="cpu"))
     if recipe.pretrained_lr_ratio != 1.0:
         if not isinstance(model, VideoVAE):
             raise ValueError("pretrained_lr_ratio applies to a VideoVAE")
         model.pretrained_lr_ratio = recipe.pretrained_lr_ratio
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    info = {"name": recipe.init_from, "sha256": zoo.card(recipe.init_from)["sha256"], "trainable_parameters": trainable}
+    info = {"name": recipe.init_from, "sha256": store.card(recipe.init_from)["sha256"], "trainable_parameters": trainable}
     if recipe.init_temporal_from is not None:
-        info["temporal_from"] = {"name": recipe.init_temporal_from, "sha256": zoo.card(recipe.init_temporal_from)["sha256"]}
+        info["temporal_from"] = {"name": recipe.init_temporal_from, "sha256": store.card(recipe.init_temporal_from)["sha256"]}
     return info
 
 
 def evaluate(model: nn.Module, recipe: VideoVAERecipe) -> dict[str, float | int | str]:
-    return measure(model, recipe.eval_world, recipe.eval_clips, recipe.eval_seed)
+    return measure_autoencoder(model, recipe.eval_world, recipe.eval_clips, recipe.eval_seed)
