@@ -22,58 +22,25 @@ import datetime
 import enum
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from safetensors.torch import save_file
 from torch import nn
-from torch.utils.data import Dataset
 
-from . import sampling, store
-from .data import ShapesDataset, collate
-from .nn.attention import Variant
-from .recipes import frames, godiva, latent, latte, mocogan, motion, tganc, timesformer, vae, vdm, videofusion, videovae
+from . import store
+from .entry import Entry
+from .recipes import motion
+from .registry import entries
 
 # The store's API, re-exported: chapters and users call zoo.card(NAME) and zoo.load(NAME).
 from .store import ZooError, card, card_path, load, load_frozen, rebuild_command, sha256, weights_path  # noqa: F401
 from .train import TrainResult, train
-
-
-@dataclass(frozen=True)
-class Entry:
-    """How one zoo model is built, trained, sampled and measured."""
-
-    name: str
-    description: str
-    recipe: Any  # a frozen recipe dataclass
-    build: Callable[[Any], nn.Module]
-    loss: Callable[[Any], Callable]
-    generate: Callable[..., torch.Tensor] | None  # (model, recipe, prompts, seed=...) -> (n, c, f, h, w); None: nothing to sample (a classifier or an autoencoder)
-    evaluate: Callable[[nn.Module, Any], dict]
-    headline: str  # the metric `list` shows
-    dataset: Callable[[Any], Dataset] = lambda recipe: ShapesDataset(recipe.data)
-    collate: Callable[[list], Any] = collate
-    # Runs before training (e.g. loads an image model into the spatial layers); returns what the
-    # card records about it, or None.
-    initialize: Callable[[nn.Module, Any], dict | None] | None = None
-    # A learning-curve point measured on the EMA weights every `recipe.curve_every` steps (the card's
-    # `curve`), or None.
-    curve: Callable[[nn.Module, Any], dict] | None = None
-
-    @property
-    def chapter(self) -> int:
-        """The chapter that teaches the model, as its description says ("... chapter N)")."""
-        found = re.findall(r"chapter (\d+)\)", self.description)
-        if len(found) != 1:
-            raise ValueError(f"{self.name}'s description must end by naming its chapter, '(... chapter N)'")
-        return int(found[0])
 
 
 def by_chapter() -> dict[int, list[str]]:
@@ -84,157 +51,8 @@ def by_chapter() -> dict[int, list[str]]:
     return dict(sorted(groups.items()))
 
 
-def _captioned_diffusion(name: str, description: str, recipe: Any, build: Callable[[Any], nn.Module],
-                   evaluate: Callable[[nn.Module, Any], dict], **more: Any) -> Entry:
-    """A caption-conditioned diffusion model: chapter 0's loss and sampler, the judge's headline."""
-    return Entry(name=name, description=description, recipe=recipe, build=build, loss=frames.make_loss,
-                 generate=sampling.generate, evaluate=evaluate, headline="caption_accuracy", **more)
-
-
-REGISTRY: dict[str, Entry] = {
-    "frames-tiny": _captioned_diffusion(
-        "frames-tiny", "caption-conditioned image diffusion UNet on 32x32 toy frames (chapter 0)",
-        frames.FramesRecipe(), frames.build_model, frames.evaluate,
-    ),
-    "vdm-tiny": _captioned_diffusion(
-        "vdm-tiny", "text-to-video VDM space-time UNet, 8x32x32, inflated from frames-tiny (chapter 2)",
-        vdm.VDMRecipe(), vdm.build_model, vdm.evaluate, initialize=vdm.initialize,
-    ),
-    "latte-tiny": _captioned_diffusion(
-        "latte-tiny", "text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks), 8x32x32 (chapter 3)",
-        latte.LatteRecipe(), latte.build_model, latte.evaluate,
-    ),
-    "vae-causal-tiny": Entry(
-        name="vae-causal-tiny",
-        description="CogVideoX-style 3D causal VAE: 9x32x32 clips to 3x8x8x4 latents (chapter 5)",
-        recipe=vae.CausalVAERecipe(),
-        build=vae.build_model,
-        loss=vae.make_loss,
-        generate=None,
-        evaluate=vae.evaluate,
-        headline="psnr",
-    ),
-    "vae-frame-tiny": Entry(
-        name="vae-frame-tiny",
-        description="image (frame) KL-VAE: 32x32 frames to 8x8x4 latents, applied frame by frame to video (chapter 5)",
-        recipe=videovae.FRAME, build=videovae.build_model, loss=vae.make_loss, generate=None,
-        evaluate=videovae.evaluate, headline="psnr",
-    ),
-    "vae-video-decoder-tiny": Entry(
-        name="vae-video-decoder-tiny",
-        description="MagicVideo-style video decoder: vae-frame-tiny + temporal layers, encoder frozen (chapter 5)",
-        recipe=videovae.VIDEO_DECODER, build=videovae.build_model, loss=vae.make_loss, generate=None,
-        evaluate=videovae.evaluate, headline="psnr", initialize=videovae.initialize,
-    ),
-    "latent-frames-tiny": Entry(
-        name="latent-frames-tiny",
-        description="caption-conditioned image diffusion UNet on vae-frame-tiny's 8x8x4 frame latents (chapter 5)",
-        recipe=latent.LATENT_FRAMES, build=latent.build_model, loss=latent.make_loss, generate=latent.generate,
-        evaluate=latent.evaluate, headline="caption_accuracy", initialize=latent.initialize,
-    ),
-    "latent-t2v-tiny": Entry(
-        name="latent-t2v-tiny",
-        description="text-to-video diffusion in vae-frame-tiny's latents (8x8x8x4), inflated from latent-frames-tiny (chapter 5)",
-        recipe=latent.LatentT2VRecipe(), build=latent.build_model, loss=latent.make_loss, generate=latent.generate,
-        evaluate=latent.evaluate, headline="caption_accuracy", initialize=latent.initialize,
-    ),
-}
-
-def _variant(base: str, name: str, recipe: Any, description: str) -> None:
-    """Register NAME: the entry BASE with another recipe (an ablation row, one change off its model)."""
-    REGISTRY[name] = dataclasses.replace(REGISTRY[base], name=name, recipe=recipe, description=description)
-
-
-# VideoVAE's three designs at one compression, 8x32x32 clips to 4x8x8x4 latents (chapter 5).
-for _design, _recipe in videovae.DESIGNS.items():
-    _name = f"videovae-{_design.value}-tiny"
-    REGISTRY[_name] = Entry(
-        name=_name, description=f"VideoVAE {_design.value} space-time compression, 24x (chapter 5)",
-        recipe=_recipe, build=videovae.build_model, loss=vae.make_loss, generate=None,
-        evaluate=videovae.evaluate, headline="psnr", initialize=videovae.initialize,
-    )
-
-# Latte's ablations at toy scale: one small model per row, identical budgets (chapter 3).
-for _row in latte.ABLATIONS:
-    _name = f"latte-ablation-{_row}"
-    REGISTRY[_name] = _captioned_diffusion(_name, f"Latte ablation row {_row!r}, width 64, 4 blocks (chapter 3)",
-                                     latte.ablation(_row), latte.build_model, latte.evaluate)
-
-# GODIVA's two stages (chapter 1): the frame VQ-VAE, then the autoregressive prior on its tokens.
-REGISTRY["godiva-vqvae-tiny"] = Entry(
-    name="godiva-vqvae-tiny", description="GODIVA's VQ-VAE: 32x32 frames to 8x8 grids of 128 codes (chapter 1)",
-    recipe=godiva.VQVAERecipe(), build=godiva.build_vqvae, loss=godiva.make_vqvae_loss, generate=None,
-    evaluate=godiva.evaluate_vqvae, headline="psnr", initialize=godiva.initialize_vqvae,
-)
-REGISTRY["godiva-tiny"] = Entry(
-    name="godiva-tiny",
-    description="GODIVA autoregressive prior, temporal/row/column sparse attention, on godiva-vqvae-tiny's 512 tokens per clip (chapter 1)",
-    recipe=godiva.GodivaRecipe(), build=godiva.build_prior, loss=godiva.make_prior_loss, generate=godiva.generate,
-    evaluate=godiva.evaluate, headline="caption_accuracy", initialize=godiva.initialize,
-)
-_variant("godiva-tiny", "godiva-ablation-full", godiva.FULL_ATTENTION,
-         "godiva-tiny with full causal attention in every layer instead of the sparse cycle (chapter 1)")
-
-# TGANs-C and its discriminator ablation (chapter 1): tganc-tiny has all three discriminators.
-for _row in tganc.ABLATIONS:
-    _name = "tganc-tiny" if _row == "video-frame-motion" else f"tganc-ablation-{_row}"
-    REGISTRY[_name] = Entry(
-        name=_name, description=f"TGANs-C video GAN, discriminators: {_row.replace('-', ' + ')} (chapter 1)",
-        recipe=tganc.ablation(_row), build=tganc.build_model, loss=tganc.make_loss, generate=tganc.generate,
-        evaluate=tganc.evaluate, headline="caption_accuracy",
-    )
-
-# Chapter 6's motion study: one DiT per row, one change off the base, the same CPU budget.
-for _row in motion.ROWS:
-    _name = f"motion-{_row}"
-    REGISTRY[_name] = Entry(
-        name=_name, description=f"motion study row {_row!r}: {motion.ROWS[_row] or 'the base'} (chapter 6)".replace("'", ""),
-        recipe=motion.row(_row), build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
-        evaluate=motion.evaluate, headline="motion_accuracy", initialize=motion.initialize, curve=motion.curve_point,
-    )
-
-REGISTRY["t2v-tiny"] = Entry(
-    name="t2v-tiny", description="the book's text-to-video DiT: causal-VAE latents, full 3D attention, caption cross-attention (chapter 6)",
-    recipe=motion.T2V, build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
-    evaluate=motion.evaluate, headline="caption_accuracy", initialize=motion.initialize, curve=motion.curve_point,
-)
-
-REGISTRY["videofusion-tiny"] = Entry(
-    name="videofusion-tiny",
-    description="VideoFusion: base generator (from frames-tiny) + frame-indexed residual generator, 8x32x32 (chapter 6)",
-    recipe=videofusion.VideoFusionRecipe(), build=videofusion.build_model, loss=videofusion.make_loss,
-    generate=videofusion.generate, evaluate=videofusion.evaluate, headline="caption_accuracy",
-    initialize=videofusion.initialize,
-)
-for _lam in videofusion.LAMBDA_ABLATION:
-    _variant("videofusion-tiny", f"videofusion-lambda-{_lam}", videofusion.with_lambda(_lam),
-             f"videofusion-tiny with lambda {_lam} for every frame but the key frame (chapter 6)")
-
-REGISTRY["mocogan-tiny"] = Entry(
-    name="mocogan-tiny",
-    description="MoCoGAN: content code per clip, GRU motion codes per frame, image + video discriminators, 8x32x32 (chapter 6)",
-    recipe=mocogan.MoCoGANRecipe(), build=mocogan.build_model, loss=mocogan.make_loss, generate=mocogan.generate,
-    evaluate=mocogan.evaluate, headline="caption_accuracy", curve=mocogan.curve_point,
-)
-_variant("mocogan-tiny", "mocogan-ablation-image", mocogan.with_route(mocogan.CategoryRoute.IMAGE),
-         "mocogan-tiny with the motion word fed to every frame's code, as the official code does (chapter 6)")
-
-# TimeSformer's comparison at toy scale: one classifier per attention variant and task (chapter 2).
-for _task in timesformer.Task:
-    for _variant in Variant:
-        _name = f"timesformer-{_variant.value}-{_task.value}"
-        REGISTRY[_name] = Entry(
-            name=_name,
-            description=f"video classifier, {_variant.value} attention, {_task.value} task (chapter 2)",
-            recipe=timesformer.ClassifierRecipe.for_variant(_variant, _task),
-            build=timesformer.build_model,
-            loss=timesformer.make_loss,
-            generate=None,
-            evaluate=timesformer.evaluate,
-            headline="accuracy",
-            dataset=timesformer.dataset,
-            collate=timesformer.collate,
-        )
+# Every model the book ships, declared per chapter in `reference.registry`.
+REGISTRY: dict[str, Entry] = entries()
 
 
 # GPU profiles: the full-quality training of the models whose CPU files miss their bars (issue:

@@ -459,3 +459,12 @@ def test_every_model_names_its_chapter_and_list_groups_by_chapter():
     assert lines.index("chapter 2") < next(i for i, line in enumerate(lines) if line.startswith("  vdm-tiny "))
     with pytest.raises(ValueError, match="naming its chapter"):
         dataclasses.replace(zoo.REGISTRY["frames-tiny"], description="no chapter here").chapter
+
+
+def test_each_registry_module_declares_its_own_chapter():
+    from reference import registry
+
+    for module in registry.CHAPTERS:
+        number = int(module.__name__.rsplit("_", 1)[1])
+        assert module.ENTRIES and {spec.chapter for spec in module.ENTRIES} == {number}, module.__name__
+    assert list(zoo.REGISTRY) == list(registry.entries())
