@@ -31,6 +31,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     display(Markdown(markdown_table(header, rows)))
 
 
+def machine(card: dict) -> str:
+    """A short name for the hardware on a zoo card: "CPU x86_64, 1 threads" -> "CPU, 1 thread",
+    "NVIDIA H200" -> "H200"."""
+    hardware = card["hardware"]
+    if not hardware.startswith("CPU"):
+        return hardware.removeprefix("NVIDIA ")
+    threads = int(hardware.rsplit(", ", 1)[1].split()[0])
+    return f"CPU, {threads} thread{'s' if threads > 1 else ''}"
+
+
 def start_clock() -> None:
     """Call in a chapter's first cell: `runtime()` at its end measures from here."""
     global _STARTED

@@ -154,4 +154,3 @@ def attention_pattern(variants, f: int = 4, h: int = 6, w: int = 6, query: tuple
         row[0].set_ylabel(f"{variant.value}\n" + " → ".join(names), fontsize=7, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
-

@@ -16,8 +16,9 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 SOURCES = [*CHAPTERS, *sorted((ROOT / "book").glob("*.md")), ROOT / "README.md"]
 
 
-def load_browser():
-    spec = importlib.util.spec_from_file_location("book_browser", ROOT / "book" / "browser.py")
+def load_book_script(name: str):
+    """A script of `book/` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"book_{name}", ROOT / "book" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -48,7 +49,7 @@ def test_cross_references_name_the_chapter_they_point_to(path):
 
 
 def test_page_checker_counts_tables_and_names_defects():
-    browser = load_browser()
+    browser = load_book_script("browser")
     assert browser.markdown_tables("| a | b |\n|---|---|\n| 1 | 2 |\n\ntext\n| x |\n| :--- |\n") == 2
     assert browser.markdown_tables("a | b, not a table\n---\n") == 0
     clean = {"raw_table": False, "raw_math": False, "math_rendered": 3, "math_source": 3, "tables": 2,
@@ -62,17 +63,10 @@ def test_page_checker_counts_tables_and_names_defects():
 def test_no_two_chapters_define_the_same_function():
     """A helper two chapters need lives in the package (e.g. `reference.viz.table`), not in both."""
     seen: dict[str, str] = {}
-    for path in CHAPTERS:
+    for path in [*CHAPTERS, ROOT / "book" / "zoo.md"]:
         for name in re.findall(r"^def (\w+)\(", path.read_text(), flags=re.M):
             assert name not in seen, f"{name}() is defined in both {seen[name]} and {path.name}: move it into the package"
             seen[name] = path.name
-
-
-def load_labs():
-    spec = importlib.util.spec_from_file_location("book_labs", ROOT / "book" / "make_labs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_chapter_lab_blanks_each_solution_and_keeps_the_rest(tmp_path):
@@ -81,7 +75,7 @@ def test_every_chapter_lab_blanks_each_solution_and_keeps_the_rest(tmp_path):
     import jupytext
     import nbformat
 
-    labs = load_labs()
+    labs = load_book_script("make_labs")
     written = dict(labs.write_all(tmp_path, CHAPTERS))
     for chapter in CHAPTERS:
         lab = nbformat.read(tmp_path / "labs" / f"{chapter.stem}.ipynb", as_version=4)
@@ -100,7 +94,7 @@ def test_every_chapter_lab_blanks_each_solution_and_keeps_the_rest(tmp_path):
 def test_markers_must_pair_up_and_marked_lines_become_a_stub():
     import nbformat
 
-    labs = load_labs()
+    labs = load_book_script("make_labs")
     code = "x = 1\n    # BEGIN SOLUTION\n    y = secret()\n    # END SOLUTION\nprint(x)"
     assert labs.blank_marked_lines(code, "ex") == ("x = 1\n    # Your code here (exercise ex).\n"
                                                    "    raise NotImplementedError(\"ex: your solution here\")\nprint(x)")
@@ -119,7 +113,7 @@ def test_a_lab_runs_up_to_its_first_blank_and_stops_there(tmp_path):
     import nbclient
     import nbformat
 
-    labs = load_labs()
+    labs = load_book_script("make_labs")
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("x = 2"),
         nbformat.v4.new_markdown_cell("```{exercise} Square\n:label: ex-sq\n\nSquare x.\n```\n\n"
@@ -136,7 +130,7 @@ def test_a_lab_runs_up_to_its_first_blank_and_stops_there(tmp_path):
 
 
 def test_dead_links_are_the_local_targets_that_do_not_exist(tmp_path):
-    browser = load_browser()
+    browser = load_book_script("browser")
     page = tmp_path / "chapters" / "x.html"
     page.parent.mkdir()
     page.write_text("")

@@ -39,12 +39,3 @@ def test_query_steps_follow_the_masks():
     space = query_steps("space", 4, 6, 6, (1, 2, 1))
     assert (space[[0, 2, 3]] == -1).all()
     assert len(attention_pattern(["space", "divided", "axial"]).axes) == 12
-
-
-def test_markdown_table_has_a_rule_and_escapes_pipes():
-    from reference.notebook import markdown_table
-
-    text = markdown_table(["model", "score"], [["a|b", 0.5], ["c", 1]])
-    assert text.splitlines() == ["| model | score |", "|---|---|", "| a\\|b | 0.5 |", "| c | 1 |"]
-    with pytest.raises(ValueError, match="2 cells"):
-        markdown_table(["model", "score"], [["only one"]])
