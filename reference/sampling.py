@@ -17,6 +17,7 @@ from torch import nn
 
 from .data import Tokenizer
 from .diffusion import DDIMSampler, DDPMSampler, NoiseSchedule, guided, sample
+from .evaluation import judge_generator
 
 
 class SamplerKind(str, Enum):
@@ -62,3 +63,16 @@ def generate(
         shape = (len(chunk), model.config.in_channels, world.frames, world.height, world.width)
         outputs.append(sample(sampler, model_fn, shape, generator=generator, device=device).clamp(-1, 1).cpu())
     return torch.cat(outputs)
+
+
+def describe(recipe: Any) -> str:
+    """The recipe's sampler in words, as cards record it ("ddim 25 steps, guidance 1.0")."""
+    return f"{SamplerKind(recipe.sampler).value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"
+
+
+def judge_samples(model: nn.Module, recipe: Any, diversity_samples: int = 0) -> dict:
+    """The text-to-video card of a caption-conditioned diffusion model sampled by `generate`:
+    `reference.evaluation.judge_generator` on its held-out prompts, and the sampler used."""
+    _, _, metrics = judge_generator(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), model,
+                                    recipe.data, recipe.eval_samples, recipe.eval_seed, diversity_samples)
+    return {**metrics, "sampler": describe(recipe)}

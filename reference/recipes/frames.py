@@ -23,7 +23,7 @@ from ..diffusion import (
 from ..evaluation import IMAGE_DATA, image_prompts
 from ..models.unet2d import UNet2D, UNet2DConfig
 from ..nn.text import drop_captions
-from ..sampling import SamplerKind, generate
+from ..sampling import SamplerKind, describe, generate
 from ..train import TrainConfig
 
 
@@ -83,5 +83,5 @@ def evaluate(model: UNet2D, recipe: FramesRecipe) -> dict[str, float]:
         "colour_accuracy": scores.colour,
         "shape_accuracy": scores.shape,
         "eval_samples": len(prompts),
-        "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
+        "sampler": describe(recipe),
     }

@@ -26,7 +26,7 @@ from ..models.unet2d import UNet2DConfig
 from ..models.vae import VAE
 from ..models.vdm import VDMUNetConfig
 from ..nn.text import drop_captions
-from ..sampling import SamplerKind, make_sampler
+from ..sampling import SamplerKind, describe, make_sampler
 from ..train import TrainConfig
 
 
@@ -170,7 +170,7 @@ def evaluate(model: LatentUNet2D | LatentVDMUNet, recipe: LatentT2VRecipe) -> di
         scores = caption_accuracy(generate(model, recipe, prompts, seed=recipe.eval_seed), prompts)
         return {"caption_accuracy": scores.all_correct, "colour_accuracy": scores.colour,
                 "shape_accuracy": scores.shape, "eval_samples": len(prompts), "decoder": recipe.decoder,
-                "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"}
+                "sampler": describe(recipe)}
     prompts = evaluation.eval_prompts(recipe.eval_samples, recipe.data.holdout or evaluation.HELD_OUT)
     latents = sample_latents(model, recipe, prompts, seed=recipe.eval_seed)
     metrics: dict[str, float | int | str] = {}
@@ -181,6 +181,6 @@ def evaluate(model: LatentUNet2D | LatentVDMUNet, recipe: LatentT2VRecipe) -> di
         "naive_decoder": recipe.naive_decoder,
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
-        "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
+        "sampler": describe(recipe),
     })
     return metrics

@@ -23,10 +23,10 @@ from torch import nn
 
 from ..data import DatasetConfig, Tokenizer, WorldConfig, render_combinations
 from ..diffusion import NoiseSchedule, Parameterisation, ScheduleConfig, q_sample, target
-from ..evaluation import HELD_OUT, judge_generator, prompt
+from ..evaluation import HELD_OUT, prompt
 from ..metrics.cost import count_flops
 from ..models.latte import FramePosition, Latte, LatteConfig, LatteVariant, PatchKind
-from ..sampling import SamplerKind, generate
+from ..sampling import SamplerKind, judge_samples
 from ..train import TrainConfig
 
 
@@ -125,7 +125,4 @@ def held_out_loss(model: nn.Module, recipe: "LatteRecipe", clips_per_prompt: int
 def evaluate(model: nn.Module, recipe: LatteRecipe) -> dict[str, float | int | str]:
     """What `vdm-tiny`'s card measures (the judge on 256 videos of held-out prompts), plus the
     held-out loss and the FLOPs of one denoiser call per clip."""
-    _, _, metrics = judge_generator(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), model,
-                                    recipe.data, recipe.eval_samples, recipe.eval_seed)
-    metrics["sampler"] = f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"
-    return {**metrics, "held_out_loss": held_out_loss(model, recipe), "flops_per_clip": forward_flops(model, recipe)}
+    return {**judge_samples(model, recipe), "held_out_loss": held_out_loss(model, recipe), "flops_per_clip": forward_flops(model, recipe)}

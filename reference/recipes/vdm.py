@@ -19,9 +19,9 @@ from torch import nn
 from .. import store
 from ..data import DatasetConfig, WorldConfig
 from ..diffusion import Parameterisation, ScheduleConfig
-from ..evaluation import HELD_OUT, VIDEO_DATA, judge_generator
+from ..evaluation import HELD_OUT, VIDEO_DATA
 from ..models.vdm import ConvKind, TemporalPosition, VDMUNet, VDMUNetConfig
-from ..sampling import SamplerKind, generate
+from ..sampling import SamplerKind, judge_samples
 from ..train import TrainConfig
 
 
@@ -75,6 +75,4 @@ def initialize(model: VDMUNet, recipe: VDMRecipe) -> dict | None:
 def evaluate(model: nn.Module, recipe: VDMRecipe) -> dict[str, float | int | str]:
     """The judge on `eval_samples` videos of held-out prompts, frame by frame too, and the layout
     spread of `diversity_samples` clips per held-out prompt (`reference.evaluation`)."""
-    _, _, metrics = judge_generator(lambda p, seed: generate(model, recipe, p, seed=seed, batch_size=32), model,
-                                    recipe.data, recipe.eval_samples, recipe.eval_seed, recipe.diversity_samples)
-    return {**metrics, "sampler": f"{recipe.sampler.value} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}"}
+    return judge_samples(model, recipe, recipe.diversity_samples)
