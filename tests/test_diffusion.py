@@ -69,6 +69,34 @@ def test_ddim_step_matches_diffusers(kind, parameterisation, eta):
         x = got
 
 
+def test_zero_terminal_snr_matches_diffusers_and_ends_in_pure_noise():
+    ours = NoiseSchedule(ScheduleConfig(zero_terminal_snr=True))
+    theirs = diffusers.DDPMScheduler(beta_schedule="squaredcos_cap_v2", rescale_betas_zero_snr=True)
+    assert ours.alpha_bars[-1] == 0 and ours.snr(999) == 0, "the last step is pure noise"
+    assert torch.allclose(ours.alpha_bars, theirs.alphas_cumprod, atol=1e-6)
+    plain = NoiseSchedule()
+    assert plain.alpha_bars[-1] > 0, "without the rescale some signal is left at T"
+    assert torch.allclose(ours.alpha_bars[0], plain.alpha_bars[0]), "the first step is kept"
+
+
+def test_trailing_ddim_starts_at_the_last_step_and_matches_diffusers():
+    schedule = NoiseSchedule(ScheduleConfig(zero_terminal_snr=True))
+    ours = DDIMSampler(schedule, 25, Parameterisation.V, clip_x0=False, trailing=True)
+    theirs = diffusers.DDIMScheduler(beta_schedule="squaredcos_cap_v2", rescale_betas_zero_snr=True,
+                                     prediction_type="v_prediction", timestep_spacing="trailing", clip_sample=False)
+    theirs.set_timesteps(25)
+    assert torch.equal(ours.timesteps, theirs.timesteps) and ours.timesteps[0] == 999
+    x = torch.randn(2, 4, 3, 8, 8)
+    for t in ours.timesteps.tolist():
+        out = torch.randn_like(x)
+        got = ours.step(out, t, x).prev_sample
+        assert torch.allclose(got, theirs.step(out, t, x).prev_sample, atol=1e-5)
+        x = got
+    # At alpha_bar = 0 the v-prediction alone gives x0 = -v: the network, not the input, says what the data is.
+    x_T, v = torch.randn(1, 4, 3, 8, 8), torch.randn(1, 4, 3, 8, 8)
+    assert torch.allclose(ours.step(v, 999, x_T).x0, -v, atol=1e-6)
+
+
 def test_forward_process_has_the_right_moments():
     schedule = NoiseSchedule()
     x0 = torch.full((20000, 1), 0.5)

@@ -52,3 +52,22 @@ def test_times():
         shift_times(grid, 0.0)
     with pytest.raises(ValueError, match="num_steps"):
         sampling_times(0)
+
+
+def test_euler_sampler_matches_diffusers_flow_match_scheduler_step_for_step():
+    """Wan's and SD3's sampler (diffusers' `FlowMatchEulerDiscreteScheduler`), given our unshifted
+    times, shifts them as we do and takes the same Euler steps."""
+    diffusers = pytest.importorskip("diffusers", reason="diffusers is the oracle; install the `test` extra")
+    for shift in (1.0, 3.0):
+        theirs = diffusers.FlowMatchEulerDiscreteScheduler(shift=shift)
+        theirs.set_timesteps(sigmas=torch.linspace(1.0, 0.0, 11)[:-1].numpy())
+        ours = sampling_times(10, shift)
+        assert torch.allclose(theirs.sigmas, ours, atol=1e-6)
+        assert torch.allclose(theirs.timesteps, ours[:-1] * TIME_SCALE, atol=1e-3)
+        weight = torch.randn(3, 4, 1, 1, 1)
+        model_fn = lambda x, t: weight * x + t[:, None, None, None, None] / TIME_SCALE  # noqa: E731
+        noise = torch.randn(3, 4, 2, 5, 5)
+        x = noise
+        for t in theirs.timesteps:
+            x = theirs.step(model_fn(x, t.repeat(3)), t, x).prev_sample
+        assert torch.allclose(euler_sample(model_fn, noise, 10, shift), x, atol=1e-5)

@@ -3,7 +3,8 @@
 DDPM: Ho et al. (2020), eq. 6-7, the posterior q(x_{t-1} | x_t, x_0) with variance beta-tilde.
 DDIM: Song, Meng & Ermon (2021), eq. 12; eta = 0 is deterministic, eta = 1 recovers DDPM's
 variance. With fewer steps than training, both stride through the training timesteps with
-"leading" spacing (t = k * T // n), which is what `diffusers` does by default (tested). Chapter 0.
+"leading" spacing (t = k * T // n), which is what `diffusers` does by default (tested), or
+"trailing" spacing (T - 1 first, as a zero-terminal-SNR schedule needs, chapter 8). Chapter 0.
 
 The sampling loop is a few lines and the chapter writes it out:
 
@@ -36,6 +37,7 @@ class _Sampler:
         num_steps: int,
         parameterisation: Parameterisation = Parameterisation.EPSILON,
         clip_x0: bool = True,
+        trailing: bool = False,
     ) -> None:
         if not 1 <= num_steps <= schedule.num_steps:
             raise ValueError(f"num_steps must lie in [1, {schedule.num_steps}], got {num_steps}")
@@ -44,8 +46,10 @@ class _Sampler:
         self.parameterisation = parameterisation
         self.clip_x0 = clip_x0  # data lives in [-1, 1], so clamp the x0 estimate there
         self.stride = schedule.num_steps // num_steps
-        # "leading" spacing: 0, stride, 2 stride, ... then reversed (high noise first)
-        self.timesteps = (torch.arange(num_steps) * self.stride).flip(0)
+        if trailing:  # T-1, T-1-stride, ...: the first step sees t = T-1 (Lin et al., 2024, sec. 3.3)
+            self.timesteps = (torch.arange(num_steps, 0, -1).float() * schedule.num_steps / num_steps).round().long() - 1
+        else:  # "leading" spacing: 0, stride, 2 stride, ... then reversed (high noise first)
+            self.timesteps = (torch.arange(num_steps) * self.stride).flip(0)
 
     def previous(self, t: int) -> int:
         return t - self.stride
@@ -89,8 +93,9 @@ class DDIMSampler(_Sampler):
         parameterisation: Parameterisation = Parameterisation.EPSILON,
         clip_x0: bool = True,
         eta: float = 0.0,
+        trailing: bool = False,
     ) -> None:
-        super().__init__(schedule, num_steps, parameterisation, clip_x0)
+        super().__init__(schedule, num_steps, parameterisation, clip_x0, trailing)
         if eta < 0:
             raise ValueError(f"eta must be >= 0, got {eta}")
         self.eta = eta

@@ -4,6 +4,12 @@ Linear betas are DDPM's (Ho et al., 2020, section 4); the cosine schedule is Nic
 (2021, eq. 17), with betas clipped at 0.999 as they do. Both match `diffusers`' "linear" and
 "squaredcos_cap_v2" to float32 precision (tested). Chapter 0.
 
+Zero terminal SNR (Lin et al., 2024, "Common diffusion noise schedules and sample steps are
+flawed", Algorithm 1): most schedules leave a little signal at t = T, alpha_bar_T > 0, so training
+never sees pure noise while sampling starts from it. The fix shifts sqrt(alpha_bar) so its last
+value is 0 and rescales it so its first is unchanged; with v-prediction the network can still
+predict at t = T (where eps-prediction cannot). CogVideoX trains this way. Chapter 8.
+
     alpha_t = 1 - beta_t,   alpha_bar_t = prod_{s <= t} alpha_s,
     q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).
 """
@@ -29,6 +35,7 @@ class ScheduleConfig:
     beta_start: float = 1e-4  # linear schedule only: beta_1
     beta_end: float = 0.02  # linear schedule only: beta_T
     max_beta: float = 0.999  # cosine schedule only: clip, so the last step is not pure noise at once
+    zero_terminal_snr: bool = False  # rescale so alpha_bar_T = 0 exactly (Lin et al., 2024; CogVideoX)
 
 
 class NoiseSchedule:
@@ -39,6 +46,8 @@ class NoiseSchedule:
             raise ValueError(f"num_steps must be >= 1, got {config.num_steps}")
         self.config = config
         self.betas = _betas(config)  # (T,)
+        if config.zero_terminal_snr:
+            self.betas = rescale_zero_terminal_snr(self.betas)
         self.alphas = 1.0 - self.betas
         self.alpha_bars = torch.cumprod(self.alphas, dim=0)
 
@@ -58,6 +67,17 @@ class NoiseSchedule:
         """Signal-to-noise ratio alpha_bar / (1 - alpha_bar)."""
         a = self.alpha_bar(t)
         return a / (1 - a)
+
+
+def rescale_zero_terminal_snr(betas: torch.Tensor) -> torch.Tensor:
+    """Betas whose alpha_bar ends at exactly 0 (Lin et al., 2024, Algorithm 1):
+    sqrt(alpha_bar) shifted down by its last value and scaled back up to keep its first value."""
+    root = torch.cumprod(1.0 - betas.double(), dim=0).sqrt()
+    first, last = root[0].clone(), root[-1].clone()
+    root = (root - last) * first / (first - last)
+    alpha_bars = root**2
+    alphas = torch.cat([alpha_bars[:1], alpha_bars[1:] / alpha_bars[:-1]])
+    return (1.0 - alphas).to(betas.dtype)
 
 
 def _betas(config: ScheduleConfig) -> torch.Tensor:

@@ -29,6 +29,7 @@ from ..data.vocab import PAD_ID, WORDS
 from ..nn.adaln import AdaLNZeroBlock, modulations
 from ..nn.attention import Axis, attention
 from ..nn.embeddings import TimestepEmbedding, sinusoidal_embedding
+from ..nn.latent import LatentStatistics
 from ..nn.patch import PatchEmbed, PatchUnembed, patch_grid
 from ..nn.text import PooledCaptionEncoder
 from .latte import sincos_2d
@@ -91,7 +92,7 @@ class CaptionCrossAttention(nn.Module):
         return self.out(rearrange(attention(q, k, v, mask=mask), "b heads n d -> b n (heads d)"))
 
 
-class VideoDiT(nn.Module):
+class VideoDiT(LatentStatistics):
     """Video `(b, c, f, h, w)`, timesteps `(b,)` or `(b, f)`, caption ids `(b, m)` -> `(b, c, f, h, w)`."""
 
     def __init__(self, config: VideoDiTConfig = VideoDiTConfig()) -> None:
@@ -119,23 +120,7 @@ class VideoDiT(nn.Module):
             nn.init.zeros_(layer.bias)
         # A latent model's data statistics, per channel (identity for pixels): the model learns
         # (z - mean) / std, and samples are mapped back by `denormalise` before decoding.
-        self.register_buffer("latent_mean", torch.zeros(config.in_channels))
-        self.register_buffer("latent_std", torch.ones(config.in_channels))
-
-    @torch.no_grad()
-    def fit_latent_statistics(self, latents: torch.Tensor) -> dict[str, list[float]]:
-        """Set the per-channel mean and std from latents `(b, c, f, h, w)`; returns them."""
-        if latents.dim() != 5 or latents.shape[1] != self.config.in_channels:
-            raise ValueError(f"expected latents (b, {self.config.in_channels}, f, h, w), got {tuple(latents.shape)}")
-        self.latent_mean.copy_(latents.mean(dim=(0, 2, 3, 4)))
-        self.latent_std.copy_(latents.std(dim=(0, 2, 3, 4)).clamp(min=1e-6))
-        return {"latent_mean": self.latent_mean.tolist(), "latent_std": self.latent_std.tolist()}
-
-    def normalise(self, z: torch.Tensor) -> torch.Tensor:
-        return (z - self.latent_mean.view(1, -1, 1, 1, 1)) / self.latent_std.view(1, -1, 1, 1, 1)
-
-    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
-        return z * self.latent_std.view(1, -1, 1, 1, 1) + self.latent_mean.view(1, -1, 1, 1, 1)
+        self.register_latent_statistics(config.in_channels)
 
     def condition(self, t: torch.Tensor, tokens: torch.Tensor, frames: int) -> torch.Tensor:
         """The adaLN condition: `(b, d)` for one timestep per clip, `(b, f, d)` for one per frame."""

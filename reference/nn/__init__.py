@@ -7,7 +7,8 @@ from .conv import Conv2Plus1d, Conv3d, InflatedConv, SpatialConv, TemporalConv, 
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .patch import Grid, PatchEmbed, PatchUnembed, patch_grid, patchify, unpatchify
 from .rope import apply_rope, rope_3d_angles, rope_angles
-from .text import PooledCaptionEncoder, drop_captions
+from .latent import LatentStatistics
+from .text import CaptionTokenEncoder, PooledCaptionEncoder, drop_captions
 
 __all__ = [
     "AdaLNZeroBlock",
@@ -15,5 +16,6 @@ __all__ = [
     "CausalConv3d", "Conv2Plus1d", "Conv3d", "InflatedConv", "SpatialConv", "TemporalConv", "r2plus1d_width",
     "Grid", "PatchEmbed", "PatchUnembed", "patch_grid", "patchify", "unpatchify",
     "apply_rope", "rope_3d_angles", "rope_angles",
-    "TimestepEmbedding", "sinusoidal_embedding", "PooledCaptionEncoder", "drop_captions",
+    "TimestepEmbedding", "sinusoidal_embedding", "LatentStatistics",
+    "CaptionTokenEncoder", "PooledCaptionEncoder", "drop_captions",
 ]

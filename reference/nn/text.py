@@ -1,17 +1,25 @@
-"""A pooled caption encoder: the smallest text conditioning that works on the toy world.
+"""Caption encoders: a pooled vector (chapter 0) and a sequence of word tokens (chapter 8).
 
 Captions have a closed vocabulary and a fixed grammar, so a bag of learned word vectors,
 averaged over the non-padding tokens and passed through an MLP, tells a model everything a
 single-object caption says. An all-padding caption is the "null" prompt of classifier-free
 guidance (Ho & Salimans, 2022) and gets its own learned vector. Chapter 0.
+
+CogVideoX and Wan read a caption as a *sequence* of token vectors from a frozen T5 (Raffel et al.,
+2020): CogVideoX puts them in the same attention sequence as the video tokens, Wan attends to them
+by cross-attention. `CaptionTokenEncoder` is the toy stand-in: word vectors plus learned positions
+through a small bidirectional transformer, trained with the model (the toy's captions need no
+pretrained language model). Chapter 8.
 """
 
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from ..data.vocab import PAD_ID
+from .attention import attention
 
 
 class PooledCaptionEncoder(nn.Module):
@@ -31,6 +39,49 @@ class PooledCaptionEncoder(nn.Module):
         pooled = (self.embed(tokens) * keep[..., None]).sum(dim=1) / count.clamp(min=1)  # (b, d)
         pooled = torch.where(count > 0, pooled, self.null.expand_as(pooled))
         return self.mlp(pooled)
+
+
+class TextLayer(nn.Module):
+    """A pre-norm transformer encoder layer over caption tokens; padding is never attended to."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """x `(b, m, d)`; keep `(b, m)` bool, the keys each query may look at."""
+        q, k, v = rearrange(self.qkv(self.norm1(x)), "b m (three heads d) -> three b heads m d", three=3, heads=self.heads)
+        x = x + self.out(rearrange(attention(q, k, v, mask=keep[:, None, None, :]), "b heads m d -> b m (heads d)"))
+        return x + self.mlp(self.norm2(x))
+
+
+class CaptionTokenEncoder(nn.Module):
+    """Token ids `(b, m)` -> token vectors `(b, m, d)`: embedding + position, `depth` pre-norm
+    transformer layers whose keys are the real words only, a final LayerNorm. Padding positions get
+    vectors too (CogVideoX attends to T5's padded sequence as it is); an all-padding caption, the
+    null prompt of guidance, attends over its padding."""
+
+    def __init__(self, vocab_size: int, dim: int, max_words: int = 16, depth: int = 1, heads: int = 2) -> None:
+        super().__init__()
+        self.max_words = max_words
+        self.embed = nn.Embedding(vocab_size, dim)
+        self.position = nn.Parameter(torch.randn(1, max_words, dim) * 0.02)
+        self.layers = nn.ModuleList(TextLayer(dim, heads) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.dim() != 2 or tokens.shape[1] > self.max_words:
+            raise ValueError(f"tokens must be (b, m) ids with m <= {self.max_words}, got shape {tuple(tokens.shape)}")
+        x = self.embed(tokens) + self.position[:, : tokens.shape[1]]
+        keep = tokens != PAD_ID
+        keep = keep | ~keep.any(dim=1, keepdim=True)  # the null caption: its padding attends to itself
+        for layer in self.layers:
+            x = layer(x, keep)
+        return self.norm(x)
 
 
 def drop_captions(tokens: torch.Tensor, probability: float, generator: torch.Generator | None = None) -> torch.Tensor:

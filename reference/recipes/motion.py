@@ -17,6 +17,9 @@ frame, the pooled caption in adaLN. The levers (`ROWS`):
 - an upper bound: the first frame given (clean, as ConsistI2V substitutes it), so what is left
   to generate is the motion.
 
+The same recipe trains chapter 8's small CogVideoX and Wan (`COGVIDEOX`, `WAN`): only the
+denoiser and its objective change (the `model` field takes any of the three configs).
+
 Every row has the same data (seed, held-out prompts), sampler budget (25 steps, guidance 1) and
 *CPU* budget: its step count is the study's CPU minutes divided by the row's measured seconds per
 step on one thread of the 2-core machine (`CPU_S_PER_STEP`). Each card also carries a learning
@@ -41,8 +44,10 @@ from ..diffusion.noise import NoisePrior, video_noise
 from ..evaluation import HELD_OUT, Combination, prompt
 from ..metrics.cost import count_flops
 from ..metrics.judge import caption_accuracy
+from ..models.cogvideox import CogVideoX, CogVideoXConfig
 from ..models.t2v import AttentionKind, CaptionKind, VideoDiT, VideoDiTConfig
 from ..models.vae_causal import CausalVAE
+from ..models.wan import Wan, WanConfig
 from ..nn.text import drop_captions
 from ..train import TrainConfig
 
@@ -64,7 +69,7 @@ class Timesteps(str, Enum):
 
 @dataclass(frozen=True)
 class MotionRecipe:
-    model: VideoDiTConfig = VideoDiTConfig()  # 1.28M parameters, joint attention, pooled caption
+    model: VideoDiTConfig | CogVideoXConfig | WanConfig = VideoDiTConfig()  # 1.28M parameters, joint attention, pooled caption
     space: Space = Space.LATENT
     vae: str = "vae-causal-tiny"  # the frozen autoencoder of LATENT rows
     objective: Objective = Objective.V
@@ -176,7 +181,23 @@ T2V = dataclasses.replace(
 )
 
 
-def build_model(recipe: MotionRecipe) -> VideoDiT:
+# Chapter 8: CogVideoX and Wan, small, trained by the recipe of `t2v-tiny` (the study's answer:
+# causal-VAE latents, full 3D attention, batch 32, the same steps). What each paper changes:
+# CogVideoX, v-prediction on a zero-terminal-SNR schedule sampled with trailing DDIM steps;
+# Wan, rectified flow with logit-normal times and Euler sampling.
+COGVIDEOX = dataclasses.replace(
+    T2V, model=CogVideoXConfig(), schedule=dataclasses.replace(ScheduleConfig(), zero_terminal_snr=True),
+)
+WAN = dataclasses.replace(T2V, model=WanConfig(), objective=Objective.FLOW)
+
+Denoiser = VideoDiT | CogVideoX | Wan
+
+
+def build_model(recipe: MotionRecipe) -> Denoiser:
+    if isinstance(recipe.model, CogVideoXConfig):
+        return CogVideoX(recipe.model)
+    if isinstance(recipe.model, WanConfig):
+        return Wan(recipe.model)
     return VideoDiT(recipe.model)
 
 
@@ -185,7 +206,7 @@ def load_vae(name: str, device: torch.device | str = "cpu") -> CausalVAE:
     return store.load_frozen(name, CausalVAE, "a latent video diffusion model (causal VAE latents)", device)
 
 
-def initialize(model: VideoDiT, recipe: MotionRecipe) -> dict | None:
+def initialize(model: Denoiser, recipe: MotionRecipe) -> dict | None:
     """LATENT rows: measure the per-channel latent mean and std on `statistics_clips` training clips."""
     if recipe.space is Space.PIXEL:
         return None
@@ -224,13 +245,13 @@ class Encoder:
         return (n, config.latent_channels, 1 + (world.frames - 1) // tf, world.height // s, world.width // s)
 
     @torch.no_grad()
-    def encode(self, model: VideoDiT, videos: torch.Tensor) -> torch.Tensor:
+    def encode(self, model: Denoiser, videos: torch.Tensor) -> torch.Tensor:
         if self.recipe.space is Space.PIXEL:
             return videos
         return model.normalise(self.vae(videos.device).encode(videos)[0].float())
 
     @torch.no_grad()
-    def decode(self, model: VideoDiT, x: torch.Tensor) -> torch.Tensor:
+    def decode(self, model: Denoiser, x: torch.Tensor) -> torch.Tensor:
         if self.recipe.space is Space.PIXEL:
             return x.clamp(-1, 1)
         vae = self.vae(x.device)
@@ -297,7 +318,7 @@ def first_frames(recipe: MotionRecipe, combinations: list[Combination], seed: in
 
 
 @torch.no_grad()
-def generate(model: VideoDiT, recipe: MotionRecipe, prompts: list[str], seed: int = 0, batch_size: int = 64,
+def generate(model: Denoiser, recipe: MotionRecipe, prompts: list[str], seed: int = 0, batch_size: int = 64,
              given: torch.Tensor | None = None, clip_x0: bool | None = None) -> torch.Tensor:
     """Clips `(n, 3, f, h, w)` in [-1, 1] for the prompts; deterministic given the seed. `given`:
     clips whose first frame conditions a first-frame model (required for such a model). `clip_x0`:
@@ -333,7 +354,8 @@ def generate(model: VideoDiT, recipe: MotionRecipe, prompts: list[str], seed: in
             x = euler_sample(call, x, recipe.sample_steps, recipe.flow_shift)
         else:
             clip = recipe.space is Space.PIXEL if clip_x0 is None else clip_x0
-            sampler = DDIMSampler(schedule, recipe.sample_steps, Parameterisation.V, clip_x0=clip)
+            sampler = DDIMSampler(schedule, recipe.sample_steps, Parameterisation.V, clip_x0=clip,
+                                  trailing=recipe.schedule.zero_terminal_snr)  # start at T-1, where alpha_bar = 0
             for t in sampler.timesteps.tolist():
                 x = sampler.step(call(x, torch.full((x.shape[0],), float(t), device=device)), t, x).prev_sample
         if first is not None:
@@ -351,7 +373,7 @@ def eval_set(recipe: MotionRecipe, n: int) -> tuple[list[str], torch.Tensor | No
 
 
 @torch.no_grad()
-def held_out_loss(model: VideoDiT, recipe: MotionRecipe, clips_per_prompt: int = 16, seed: int = 0) -> float:
+def held_out_loss(model: Denoiser, recipe: MotionRecipe, clips_per_prompt: int = 16, seed: int = 0) -> float:
     """The row's own training loss on rendered clips of the held-out prompts, with fixed noise and
     one time per clip spread evenly (comparable along a row's training; across rows only within
     one objective)."""
@@ -379,7 +401,7 @@ def held_out_loss(model: VideoDiT, recipe: MotionRecipe, clips_per_prompt: int =
     return total / n
 
 
-def forward_flops(model: VideoDiT, recipe: MotionRecipe) -> int:
+def forward_flops(model: Denoiser, recipe: MotionRecipe) -> int:
     """FLOPs of one denoiser call on one clip (PyTorch's counter)."""
     device = next(model.parameters()).device
     x = torch.zeros(Encoder(recipe).shape(1, device), device=device)
@@ -388,14 +410,14 @@ def forward_flops(model: VideoDiT, recipe: MotionRecipe) -> int:
     return count_flops(lambda: model(x, t, tokens))
 
 
-def curve_point(model: VideoDiT, recipe: MotionRecipe) -> dict[str, float]:
+def curve_point(model: Denoiser, recipe: MotionRecipe) -> dict[str, float]:
     """One point of the learning curve: the judge on `curve_samples` held-out samples."""
     prompts, given = eval_set(recipe, recipe.curve_samples)
     scores = caption_accuracy(generate(model, recipe, prompts, seed=recipe.eval_seed, given=given), prompts)
     return {"colour": scores.colour, "shape": scores.shape, "motion": scores.motion, "all_correct": scores.all_correct}
 
 
-def evaluate(model: VideoDiT, recipe: MotionRecipe) -> dict[str, float | int | str]:
+def evaluate(model: Denoiser, recipe: MotionRecipe) -> dict[str, float | int | str]:
     """The judge on `eval_samples` held-out samples (per attribute, per frame, flicker, persistence),
     sampling time, held-out loss and FLOPs per call."""
     prompts, given = eval_set(recipe, recipe.eval_samples)
