@@ -9,6 +9,13 @@ same way, so a chapter can also hand key lines of its main model to the student.
 never written: a student runs the notebook.
 
     python book/make_labs.py _build/downloads     # writes labs/NN_name.ipynb and notebooks/NN_name.ipynb
+    python book/make_labs.py --colab              # rewrites the committed colab/NN_name.ipynb
+
+The Colab notebooks are the plain notebooks with one cell in front that, on Colab only, clones the
+repository named in `_config.yml` (code and trained models), installs the package's small
+dependencies (Colab has torch and matplotlib) and moves into the clone; anywhere else it does
+nothing. They are committed, since Colab opens notebooks from GitHub; a test checks they are in
+step with the chapters.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 START = re.compile(r"```\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*```")
@@ -113,6 +121,49 @@ def plain(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return out
 
 
+def repository() -> tuple[str, str]:
+    """(url, branch) from `_config.yml`'s `repository` setting."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config.get("repository", {})
+    if "url" not in repo:
+        raise ValueError("_config.yml has no repository.url: the Colab notebooks clone it")
+    return repo["url"], repo.get("branch", "main")
+
+
+SETUP = """# On Colab only: fetch the book's code and trained models, install the package's small dependencies.
+import os, subprocess, sys
+if "google.colab" in sys.modules and not os.path.isdir("reference"):
+    subprocess.run(["git", "clone", "--depth", "1", "--branch", {branch!r}, {url!r}, "book"], check=True)
+    os.chdir("book")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "einops", "safetensors", "mediapy", "imageio-ffmpeg"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "."], check=True)
+    sys.path.insert(0, os.getcwd())"""
+
+
+def colab(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The plain notebook with the Colab set-up cell in front."""
+    url, branch = repository()
+    out = plain(notebook)
+    setup = nbformat.v4.new_code_cell(SETUP.format(url=url, branch=branch))
+    setup.metadata["colab_setup"] = True
+    out.cells.insert(0, setup)
+    for i, cell in enumerate(out.cells):  # stable ids, so a rewrite of an unchanged chapter changes nothing
+        cell.id = f"cell-{i}"
+    return out
+
+
+def write_colab(out: Path = ROOT / "colab", chapters: list[Path] | None = None) -> list[Path]:
+    """Write `colab/NAME.ipynb` for every chapter."""
+    chapters = chapters or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in chapters:
+        path = out / f"{chapter.stem}.ipynb"
+        nbformat.write(colab(jupytext.read(chapter)), path)
+        written.append(path)
+    return written
+
+
 def write_all(out: Path, chapters: list[Path] | None = None) -> list[tuple[Path, int]]:
     """Write `out/labs/NAME.ipynb` and `out/notebooks/NAME.ipynb` for every chapter; (lab, blanks)."""
     chapters = chapters or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
@@ -129,6 +180,10 @@ def write_all(out: Path, chapters: list[Path] | None = None) -> list[tuple[Path,
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--colab"]:
+        for path in write_colab():
+            print(f"{path.relative_to(ROOT)}")
+        return 0
     out = Path(argv[0] if argv else ROOT / "_build" / "downloads")
     for path, blanks in write_all(out):
         print(f"{path.relative_to(out)}: {blanks} place(s) to fill in")

@@ -80,8 +80,9 @@ def test_every_chapter_lab_blanks_each_solution_and_keeps_the_rest(tmp_path):
     for chapter in CHAPTERS:
         lab = nbformat.read(tmp_path / "labs" / f"{chapter.stem}.ipynb", as_version=4)
         solutions = len(re.findall(r"\{solution-start\}", chapter.read_text()))
+        marked = sum("# BEGIN SOLUTION" in c.source for c in jupytext.read(chapter).cells if c.cell_type == "code")
         stubs = [i for i, c in enumerate(lab.cells) if "raise NotImplementedError" in c.source]
-        assert solutions >= 1 and len(stubs) == solutions == written[tmp_path / "labs" / f"{chapter.stem}.ipynb"]
+        assert solutions >= 1 and len(stubs) == solutions + marked == written[tmp_path / "labs" / f"{chapter.stem}.ipynb"]
         original = [c.source for c in jupytext.read(chapter).cells if c.cell_type == "code"]
         before = [c.source for c in lab.cells[: stubs[0]] if c.cell_type == "code"]
         assert before == original[: len(before)], f"{chapter.name}: the lab's cells before its first blank changed"
@@ -138,3 +139,45 @@ def test_dead_links_are_the_local_targets_that_do_not_exist(tmp_path):
     (tmp_path / "_downloads" / "lab.ipynb").write_text("{}")
     links = ["../_downloads/lab.ipynb", "../_downloads/gone.ipynb", "#section", "https://example.org/a", "y.html#top"]
     assert browser.dead_links(page, links) == ["../_downloads/gone.ipynb", "y.html#top"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_each_chapter_links_its_colab_notebook_and_the_committed_one_is_in_step(chapter):
+    """Colab opens notebooks from GitHub, so `colab/NAME.ipynb` is committed: it must be the chapter
+    as it is now, behind the set-up cell (regenerate with `python book/make_labs.py --colab`)."""
+    import jupytext
+    import nbformat
+
+    labs = load_book_script("make_labs")
+    assert f"{{colab}}`{chapter.stem}`" in chapter.read_text(), f"{chapter.name} must link {{colab}}`{chapter.stem}`"
+    committed = nbformat.read(ROOT / "colab" / f"{chapter.stem}.ipynb", as_version=4)
+    expected = labs.colab(jupytext.read(chapter))
+    assert [c.source for c in committed.cells] == [c.source for c in expected.cells], \
+        f"colab/{chapter.stem}.ipynb is out of step with its chapter: run `python book/make_labs.py --colab`"
+    assert not any(c.get("outputs") for c in committed.cells)
+
+
+def test_no_colab_notebook_without_its_chapter():
+    assert sorted(p.stem for p in (ROOT / "colab").glob("*.ipynb")) == [c.stem for c in CHAPTERS]
+
+
+def test_colab_set_up_cell_does_nothing_off_colab(tmp_path, monkeypatch):
+    labs = load_book_script("make_labs")
+    url, branch = labs.repository()
+    setup = labs.SETUP.format(url=url, branch=branch)
+    assert repr(url) in setup and repr(branch) in setup
+    monkeypatch.chdir(tmp_path)
+    exec(compile(setup, "setup", "exec"), {})  # not on Colab: no clone, no install, no move
+    assert list(tmp_path.iterdir()) == [] and Path.cwd() == tmp_path
+
+
+def test_colab_links_are_built_from_the_repository_setting():
+    pytest.importorskip("sphinx", reason="the book extra builds the book")
+    colab = load_book_script("colab")
+    labs = load_book_script("make_labs")
+    url, branch = labs.repository()
+    link = colab.colab_url(url, branch, "08_state_of_the_art")
+    org_repo = url.removeprefix("https://github.com/")
+    assert link == f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/colab/08_state_of_the_art.ipynb"
+    with pytest.raises(Exception, match="ORG/REPO"):
+        colab.colab_url("https://gitlab.com/a/b", "main", "x")
