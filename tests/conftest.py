@@ -50,3 +50,15 @@ def modules_moved_by_training(model: torch.nn.Module, loss_fn, recipe) -> set[st
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     result = train(model, loss_fn, ShapesDataset(recipe.data), recipe.train, collate_fn=collate, device="cpu")
     return {n.split(".")[0] for n, p in result.model.named_parameters() if not torch.equal(p, before[n])}
+
+
+def train_sandbox_zoo(entries: dict, tmp_path, monkeypatch) -> None:
+    """Make `entries` the zoo, with checkpoints and runs under `tmp_path`, and train each in order
+    (a model's dependencies first) through `zoo.train_model`, as `python -m reference.zoo train` does."""
+    from reference import store, zoo
+
+    monkeypatch.setattr(zoo, "REGISTRY", entries)
+    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
+    for name in entries:
+        zoo.train_model(name, device="cpu")

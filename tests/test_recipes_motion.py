@@ -14,6 +14,7 @@ from reference.diffusion import NoiseSchedule
 from reference.diffusion.noise import NoisePrior
 from reference.recipes import motion, vae
 from reference.recipes.motion import Objective, Space, Timesteps
+from tests.conftest import train_sandbox_zoo
 
 
 def test_each_row_changes_one_thing_and_gets_the_same_cpu_budget():
@@ -72,11 +73,7 @@ def motion_zoo(tmp_path, monkeypatch):
     for name, change in rows.items():
         recipe = motion.MotionRecipe.tiny(vae="vae-test", **change)
         entries[f"motion-{name}"] = dataclasses.replace(zoo.REGISTRY["motion-base"], name=f"motion-{name}", recipe=recipe)
-    monkeypatch.setattr(zoo, "REGISTRY", entries)
-    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
-    for name in entries:
-        zoo.train_model(name, device="cpu")
+    train_sandbox_zoo(entries, tmp_path, monkeypatch)
     return tmp_path
 
 

@@ -12,6 +12,7 @@ from reference import evaluation, sampling, store, zoo
 from reference.data import DatasetConfig, WorldConfig
 from reference.metrics import caption_accuracy
 from reference.recipes import frames
+from tests.conftest import train_sandbox_zoo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,11 +193,7 @@ def video_zoo(tmp_path, monkeypatch):
         "godiva-test": dataclasses.replace(zoo.REGISTRY["godiva-tiny"], name="godiva-test",
                                            recipe=godiva.GodivaRecipe.tiny("godiva-vqvae-test")),
     }
-    monkeypatch.setattr(zoo, "REGISTRY", entries)
-    monkeypatch.setattr(store, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(store, "RUNS", tmp_path / "runs")
-    for name in entries:
-        zoo.train_model(name, device="cpu")
+    train_sandbox_zoo(entries, tmp_path, monkeypatch)
     return tmp_path
 
 
