@@ -95,3 +95,49 @@ def test_model_shapes_split_and_errors():
         model(torch.randn(2, 3, 3, 4, 4), torch.zeros(2), tokens)
     with pytest.raises(ValueError, match="heads"):
         CogVideoX(dataclasses.replace(config, dim=18, heads=4))
+
+
+def test_divided_blocks_keep_frames_and_positions_apart_and_their_rope_shortcut_is_exact():
+    from einops import rearrange
+
+    from reference.nn.attention import Axis
+
+    f, n, d = 3, 4, 32  # 3 frames of 2 x 2 tokens
+    video, text, temb = torch.randn(1, f * n, d), torch.randn(1, 5, d), torch.randn(1, 16)
+    angles = rope_3d_angles(f, 2, 2, 16, (4, 6, 6))
+    space, time = CogVideoXBlock(d, 2, 16, axis=Axis.SPACE), CogVideoXBlock(d, 2, 16, axis=Axis.TIME)
+    randomise(space, seed=1)
+    randomise(time, seed=2)
+    changed = video.clone()
+    changed[:, n : 2 * n] += 1.0  # frame 2 only
+    a, b = space(video, text, temb, angles, f)[0], space(changed, text, temb, angles, f)[0]
+    assert torch.allclose(a[:, :n], b[:, :n], atol=1e-6) and not torch.allclose(a[:, n : 2 * n], b[:, n : 2 * n])
+    changed = video.clone()
+    changed[:, 0::n] += 1.0  # position (0, 0) in every frame
+    a, b = time(video, text, temb, angles, f), time(changed, text, temb, angles, f)
+    assert torch.allclose(a[0][:, 1::n], b[0][:, 1::n], atol=1e-6), "positions do not meet in a temporal block"
+    assert torch.allclose(a[1], b[1]), "the words take no part in a temporal attention"
+    # Each fold used one frame's (or one position's) angles; each frame's own angles give the same.
+    normed = torch.randn(1, f * n, d)
+    words = torch.randn(1, 5, d)
+    got = space.attend(normed, words, angles, f)[0]
+    per_frame = rearrange(angles, "(f n) k -> f n k", f=f)
+    for i in range(f):
+        own = space.attn(torch.cat([words, normed[:, i * n : (i + 1) * n]], dim=1), 5, per_frame[i])[:, 5:]
+        assert torch.allclose(got[:, i * n : (i + 1) * n], own, atol=1e-5)
+    got = time.attend(normed, words, angles, f)[0]
+    for j in range(n):
+        own = time.attn(normed[:, j::n], 0, per_frame[:, j])
+        assert torch.allclose(got[:, j::n], own, atol=1e-5)
+
+
+def test_divided_model_has_the_same_weights_as_the_joint_one():
+    from reference.models.t2v import AttentionKind
+
+    joint = CogVideoX(CogVideoXConfig.tiny())
+    divided = CogVideoX(CogVideoXConfig.tiny(attention=AttentionKind.DIVIDED))
+    assert [k for k in joint.state_dict()] == [k for k in divided.state_dict()]
+    x, tokens = torch.randn(2, 2, 3, 4, 4), torch.randint(0, 19, (2, 6))
+    assert divided(x, torch.zeros(2), tokens).shape == x.shape
+    with pytest.raises(ValueError, match="depth must be even"):
+        CogVideoX(CogVideoXConfig.tiny(attention=AttentionKind.DIVIDED, depth=3))

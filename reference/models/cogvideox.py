@@ -19,6 +19,10 @@ sec. 2.2, and its code (THUDM/CogVideo `sat/dit_video_concat.py`; diffusers'
 - **3D RoPE** on the video tokens only (text tokens have no place in the clip): the head's channels
   split 2/8 for time, 3/8 for height, 3/8 for width, as CogVideoX-5B does.
 
+`attention=DIVIDED` is the ablation the paper argues against: blocks alternate a spatial attention
+(each frame's tokens with the words) and a temporal one (each position through the frames, no
+words), the "2D + 1D" design of earlier video models, at the same width, depth and weights.
+
 The training objective (v-prediction on a zero-terminal-SNR schedule) lives in the recipe.
 """
 
@@ -27,16 +31,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-from einops import rearrange
+from einops import rearrange, reduce, repeat
 from torch import nn
 
 from ..data.vocab import WORDS
-from ..nn.attention import attention
+from ..nn.attention import Axis, attention
 from ..nn.embeddings import TimestepEmbedding
 from ..nn.latent import LatentStatistics
 from ..nn.patch import PatchEmbed, PatchUnembed
 from ..nn.rope import apply_rope, rope_3d_angles
 from ..nn.text import CaptionTokenEncoder
+from .t2v import AttentionKind
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class CogVideoXConfig:
     patch: int = 1
     time_dim: int = 64  # the timestep vector the modulations read (CogVideoX-2B: 512 beside width 1920)
     expert: bool = True  # separate modulation for text and video tokens (False: one shared, the ablation)
+    attention: AttentionKind = AttentionKind.JOINT  # DIVIDED: spatial and temporal blocks alternate (the ablation)
     text_depth: int = 1  # layers of the toy caption encoder
     vocab_size: int = len(WORDS)
     max_words: int = 16
@@ -107,7 +113,8 @@ class JointAttention(nn.Module):
         self.to_out = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, text_length: int, angles: torch.Tensor | None) -> torch.Tensor:
-        """x `(b, m + n, d)`, text first; angles `(n, head_dim / 2)` for the video tokens, or None."""
+        """x `(b, m + n, d)`, text first; angles `(n, head_dim / 2)` for the video tokens (or with
+        leading dimensions broadcasting over b and the heads), or None."""
         q, k, v = (rearrange(layer(x), "b s (heads d) -> b heads s d", heads=self.heads)
                    for layer in (self.to_q, self.to_k, self.to_v))
         q, k = self.norm_q(q), self.norm_k(k)
@@ -119,10 +126,18 @@ class JointAttention(nn.Module):
 
 
 class CogVideoXBlock(nn.Module):
-    """Expert-adaLN transformer block: full attention and one MLP over text and video tokens together."""
+    """Expert-adaLN transformer block: attention and one MLP over text and video tokens together.
 
-    def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, expert: bool = True) -> None:
+    `axis` JOINT: one attention over all words and all video tokens (CogVideoX). SPACE: each frame's
+    tokens attend with the words (the words' update is averaged over the frames). TIME: each
+    position attends through the frames, without the words."""
+
+    def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, expert: bool = True,
+                 axis: Axis = Axis.JOINT) -> None:
         super().__init__()
+        if axis not in (Axis.JOINT, Axis.SPACE, Axis.TIME):
+            raise ValueError(f"a CogVideoX block attends along JOINT, SPACE or TIME, not {axis}")
+        self.axis = axis
         self.norm1 = ExpertNormZero(cond_dim, dim, expert)
         self.attn = JointAttention(dim, heads)
         self.norm2 = ExpertNormZero(cond_dim, dim, expert)
@@ -130,14 +145,37 @@ class CogVideoXBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
 
     def forward(self, video: torch.Tensor, text: torch.Tensor, cond: torch.Tensor,
-                angles: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                angles: torch.Tensor | None = None, frames: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """video `(b, f*h*w, d)`, text `(b, m, d)`, cond `(b, cond_dim)`, angles `(f*h*w, d_head/2)`;
+        `frames` (f) is needed by the SPACE and TIME folds."""
         m = text.shape[1]
         normed, normed_text, gate, text_gate = self.norm1(video, text, cond)
-        update = self.attn(torch.cat([normed_text, normed], dim=1), m, angles)
-        video, text = video + gate * update[:, m:], text + text_gate * update[:, :m]
+        video_update, text_update = self.attend(normed, normed_text, angles, frames)
+        video, text = video + gate * video_update, text + text_gate * text_update
         normed, normed_text, gate, text_gate = self.norm2(video, text, cond)
         update = self.mlp(torch.cat([normed_text, normed], dim=1))
         return video + gate * update[:, m:], text + text_gate * update[:, :m]
+
+    def attend(self, video: torch.Tensor, text: torch.Tensor, angles: torch.Tensor | None, f: int
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        m = text.shape[1]
+        if self.axis is Axis.JOINT:
+            update = self.attn(torch.cat([text, video], dim=1), m, angles)
+            return update[:, m:], update[:, :m]
+        per_frame = None if angles is None else rearrange(angles, "(f n) k -> f n k", f=f)
+        if self.axis is Axis.SPACE:  # each frame's tokens keep their own angles (the words have none)
+            b = video.shape[0]
+            frames = rearrange(video, "b (f n) d -> (b f) n d", f=f)
+            words = repeat(text, "b m d -> (b f) m d", f=f)
+            own = None if per_frame is None else repeat(per_frame, "f n k -> (b f) 1 n k", b=b)
+            update = self.attn(torch.cat([words, frames], dim=1), m, own)
+            return (rearrange(update[:, m:], "(b f) n d -> b (f n) d", f=f),
+                    reduce(update[:, :m], "(b f) m d -> b m d", "mean", f=f))
+        # TIME: every token of a track shares its position's rotation, which cancels in q . k (no words
+        # here to break the symmetry), so the angles of position 0 serve every track.
+        tracks = rearrange(video, "b (f n) d -> (b n) f d", f=f)
+        update = self.attn(tracks, 0, None if per_frame is None else per_frame[:, 0])
+        return rearrange(update, "(b n) f d -> b (f n) d", b=video.shape[0]), torch.zeros_like(text)
 
 
 class CogVideoX(LatentStatistics):
@@ -152,9 +190,13 @@ class CogVideoX(LatentStatistics):
         self.text_proj = nn.Linear(config.dim, config.dim)  # T5's width to the model's, in CogVideoX
         self.patch_embed = PatchEmbed(config.in_channels, config.dim, config.patch)
         self.time_embed = TimestepEmbedding(config.time_dim, frequency_dim=config.dim)
+        if config.attention is AttentionKind.DIVIDED and config.depth % 2:
+            raise ValueError(f"divided attention alternates spatial and temporal blocks: depth must be even, got {config.depth}")
+        axes = [Axis.JOINT] * config.depth if config.attention is AttentionKind.JOINT else \
+            [Axis.SPACE if i % 2 == 0 else Axis.TIME for i in range(config.depth)]
         self.blocks = nn.ModuleList(
-            CogVideoXBlock(config.dim, config.heads, config.time_dim, config.mlp_ratio, config.expert)
-            for _ in range(config.depth)
+            CogVideoXBlock(config.dim, config.heads, config.time_dim, config.mlp_ratio, config.expert, axis)
+            for axis in axes
         )
         self.norm_final = nn.LayerNorm(config.dim)
         self.final_modulation = nn.Linear(config.time_dim, 2 * config.dim)  # shift, scale (diffusers' AdaLayerNorm)
@@ -175,7 +217,7 @@ class CogVideoX(LatentStatistics):
         cond = self.time_embed(t)  # (b, time_dim)
         angles = rope_3d_angles(grid.f, grid.h, grid.w, c.head_dim, c.rope_split()).to(x.device)
         for block in self.blocks:
-            video, text = block(video, text, cond, angles)
+            video, text = block(video, text, cond, angles, grid.f)
         video = self.norm_final(torch.cat([text, video], dim=1))[:, text.shape[1]:]
         shift, scale = self.final_modulation(nn.functional.silu(cond))[:, None].chunk(2, dim=-1)
         return self.unembed(self.norm_out(video) * (1 + scale) + shift, grid)

@@ -23,8 +23,9 @@ def rope_angles(positions: torch.Tensor, dim: int, base: float = 10_000.0) -> to
 
 
 def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs (2k, 2k+1) of `x (..., n, d)` by `angles (n, d/2)`."""
-    if x.shape[-1] != 2 * angles.shape[-1] or x.shape[-2] != angles.shape[0]:
+    """Rotate channel pairs (2k, 2k+1) of `x (..., n, d)` by `angles (n, d/2)`, or by angles with
+    leading dimensions that broadcast against x's (one set of positions per batch row)."""
+    if x.shape[-1] != 2 * angles.shape[-1] or x.shape[-2] != angles.shape[-2]:
         raise ValueError(f"x {tuple(x.shape)} does not match angles {tuple(angles.shape)} (need n and d/2)")
     pairs = rearrange(x.float(), "... n (k two) -> ... n k two", two=2)
     cos, sin = angles.cos(), angles.sin()

@@ -189,6 +189,12 @@ COGVIDEOX = dataclasses.replace(
     T2V, model=CogVideoXConfig(), schedule=dataclasses.replace(ScheduleConfig(), zero_terminal_snr=True),
 )
 WAN = dataclasses.replace(T2V, model=WanConfig(), objective=Objective.FLOW)
+# CogVideoX's two design claims, each one change off `COGVIDEOX` at its budget: separate spatial and
+# temporal attention instead of full 3D attention, and one modulation for text and video tokens.
+COGVIDEOX_ABLATIONS = {
+    "divided": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(attention=AttentionKind.DIVIDED)),
+    "shared-adaln": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(expert=False)),
+}
 
 Denoiser = VideoDiT | CogVideoX | Wan
 
