@@ -1,9 +1,11 @@
-"""Forward+backward time of `vdm-tiny`'s UNet against diffusers' `UNet3DConditionModel` at a matched toy size.
+"""Forward+backward time of `vdm-tiny`'s UNet against diffusers' `UNet3DConditionModel` of the same parameter count.
 
     python benchmarks/vdm_unet_vs_diffusers.py [--batch 8] [--repeats 5] [--device cpu]
 
-Both take videos of 8 x 32 x 32 and have three levels of widths (24, 48, 96), one residual block
-per level, GroupNorm with 8 groups and 4-head attention at the lowest resolution. They differ where
+Both take videos of 8 x 32 x 32 and have three levels, one residual block per level, GroupNorm
+with 8 groups and 4-head attention at the lowest resolution. Ours has widths (24, 48, 96); diffusers'
+widths are ours scaled by one factor (rounded to multiples of 8) chosen so that its parameter count
+is the nearest to ours, since its blocks carry more layers per width. They differ where
 their designs do: `VDMUNet` (chapter 2) mixes time with a temporal attention after every residual
 block and takes a pooled caption vector; diffusers' model (ModelScope's text-to-video UNet) mixes
 time with four temporal convolutions after every residual block plus temporal attention in its
@@ -14,20 +16,13 @@ the time ratio measured in the same run (never a number from elsewhere). Needs t
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import os
+import sys
 
 import torch
 
-
-def time_forward_backward(step, repeats: int) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+sys.path.insert(0, os.path.dirname(__file__))
+from matching import closest_in_size, parameters, time_forward_backward  # noqa: E402
 
 
 def main() -> None:
@@ -45,17 +40,21 @@ def main() -> None:
     device = torch.device(args.device)
     config = VDMRecipe().model
     ours = VDMUNet(config).to(device)
-    theirs = UNet3DConditionModel(
+    # Our widths scaled by 0.40 .. 1.20 and rounded to multiples of 8 (heads must divide the last).
+    widths = sorted({tuple(max(8, round(c * k / 160) * 8) for c in config.channels) for k in range(8, 25)})
+    widths = [w for w in widths if w[-1] % config.attention_heads == 0]
+    theirs, their_widths = closest_in_size(parameters(ours), lambda w: UNet3DConditionModel(
         in_channels=config.in_channels,
         out_channels=config.in_channels,
         down_block_types=("DownBlock3D",) * len(config.channels),
         up_block_types=("UpBlock3D",) * len(config.channels),
-        block_out_channels=config.channels,
+        block_out_channels=w,
         layers_per_block=config.blocks_per_level,
         norm_num_groups=config.groups,
         cross_attention_dim=config.embed_dim,
-        attention_head_dim=config.channels[-1] // config.attention_heads,
-    ).to(device)
+        attention_head_dim=w[-1] // config.attention_heads,
+    ), widths)
+    theirs = theirs.to(device)
 
     b, f, size = args.batch, 8, 32
     x = torch.randn(b, config.in_channels, f, size, size, device=device)
@@ -71,10 +70,11 @@ def main() -> None:
         theirs.zero_grad(set_to_none=True)
         theirs(x, t, encoder_hidden_states=context).sample.square().mean().backward()
 
-    params = {name: sum(p.numel() for p in m.parameters()) for name, m in (("ours", ours), ("diffusers", theirs))}
+    params = {name: parameters(m) for name, m in (("ours", ours), ("diffusers", theirs))}
     seconds = {"ours": time_forward_backward(ours_step, args.repeats),
                "diffusers": time_forward_backward(theirs_step, args.repeats)}
     print(f"device {device}, batch {b} x {f} frames x {size}x{size}, median of {args.repeats}")
+    print(f"widths: ours {config.channels}, diffusers {their_widths} (sized to our parameter count)")
     for name in ("ours", "diffusers"):
         print(f"{name:10s} params {params[name]:>10,}  forward+backward {seconds[name] * 1000:8.1f} ms")
     print(f"time ratio ours / diffusers = {seconds['ours'] / seconds['diffusers']:.2f}; "
