@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -36,3 +37,14 @@ def closest_in_size(target: int, build: Callable[[Any], torch.nn.Module], settin
     if best is None:
         raise ValueError("no setting to try")
     return best[1], best[2]
+
+
+def arguments(doc: str) -> tuple[argparse.Namespace, torch.device]:
+    """The benchmarks' command line (--batch, --repeats, --device), seeded; (args, device)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    return args, torch.device(args.device)

@@ -12,14 +12,13 @@ counts and the time ratio measured in this run. Needs the `bench` extra.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from matching import closest_in_size, parameters, time_forward_backward  # noqa: E402
+from matching import arguments, closest_in_size, parameters, time_forward_backward  # noqa: E402
 
 
 def main() -> None:
@@ -27,13 +26,7 @@ def main() -> None:
 
     from reference.recipes import motion
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
-    torch.manual_seed(0)
-    device = torch.device(args.device)
+    args, device = arguments(__doc__)
     b, words, text_dim = args.batch, 16, 128
     x = torch.randn(b, 4, 3, 8, 8, device=device)  # (b, c, f, h, w) latents
     t = torch.randint(0, 1000, (b,), device=device)

@@ -15,14 +15,13 @@ the time ratio measured in the same run (never a number from elsewhere). Needs t
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from matching import closest_in_size, parameters, time_forward_backward  # noqa: E402
+from matching import arguments, closest_in_size, parameters, time_forward_backward  # noqa: E402
 
 
 def main() -> None:
@@ -31,13 +30,7 @@ def main() -> None:
     from reference.models.vdm import VDMUNet
     from reference.recipes.vdm import VDMRecipe
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
-    torch.manual_seed(0)
-    device = torch.device(args.device)
+    args, device = arguments(__doc__)
     config = VDMRecipe().model
     ours = VDMUNet(config).to(device)
     # Our widths scaled by 0.40 .. 1.20 and rounded to multiples of 8 (heads must divide the last).
