@@ -69,6 +69,8 @@ GPU_PROFILES: dict[str, dict[str, int]] = {
     "tganc-ablation-video-frame": {"steps": 8000, "batch_size": 16},
     "t2v-tiny": {"steps": 4800, "batch_size": 32},  # its CPU recipe; already trained on an H200 by it
     "videofusion-tiny": {"steps": 6000, "batch_size": 16},  # the residual generator is what needs the steps
+    "cogvideox-tiny": {"steps": 4800, "batch_size": 32},  # their CPU recipes, for a lent GPU
+    "wan-tiny": {"steps": 4800, "batch_size": 32},
 }
 PROFILES = ("cpu", "gpu")
 

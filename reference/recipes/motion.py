@@ -18,12 +18,14 @@ frame, the pooled caption in adaLN. The levers (`ROWS`):
   to generate is the motion.
 
 The same recipe trains chapter 8's small CogVideoX and Wan (`COGVIDEOX`, `WAN`): only the
-denoiser and its objective change (the `model` field takes any of the three configs).
+denoiser and its objective change (the `model` field takes any of the three configs); both
+sample with guidance 2, the best scale of the sweep their cards record.
 
 Every row has the same data (seed, held-out prompts), sampler budget (25 steps, guidance 1) and
 *CPU* budget: its step count is the study's CPU minutes divided by the row's measured seconds per
 step on one thread of the 2-core machine (`CPU_S_PER_STEP`). Each card also carries a learning
-curve: the judge on `curve_samples` held-out samples every `curve_every` steps.
+curve: the judge on `curve_samples` held-out samples every `curve_every` steps, always sampled
+without guidance, so curves compare across recipes.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class MotionRecipe:
     eval_seed: int = 1234
     curve_every: int = 300  # steps between learning-curve points (0: none)
     curve_samples: int = 60  # held-out samples judged at each point
+    guidance_sweep: tuple[float, ...] = ()  # guidance scales the card also judges, on curve_samples samples each
 
     @classmethod
     def tiny(cls, vae: str = "vae-causal-tiny", **changes) -> "MotionRecipe":
@@ -185,15 +188,19 @@ T2V = dataclasses.replace(
 # causal-VAE latents, full 3D attention, batch 32, the same steps). What each paper changes:
 # CogVideoX, v-prediction on a zero-terminal-SNR schedule sampled with trailing DDIM steps;
 # Wan, rectified flow with logit-normal times and Euler sampling.
+# Both sample with classifier-free guidance at scale 2, the best of the card's sweep (1, 2, 3, 5) on
+# 60 held-out samples for both trained models; the papers' pipelines use 6 (CogVideoX) and 5 (Wan).
+GUIDED = {"guidance_scale": 2.0, "guidance_sweep": (1.0, 2.0, 3.0, 5.0)}
 COGVIDEOX = dataclasses.replace(
-    T2V, model=CogVideoXConfig(), schedule=dataclasses.replace(ScheduleConfig(), zero_terminal_snr=True),
+    T2V, model=CogVideoXConfig(), schedule=dataclasses.replace(ScheduleConfig(), zero_terminal_snr=True), **GUIDED,
 )
-WAN = dataclasses.replace(T2V, model=WanConfig(), objective=Objective.FLOW)
+WAN = dataclasses.replace(T2V, model=WanConfig(), objective=Objective.FLOW, **GUIDED)
 # CogVideoX's two design claims, each one change off `COGVIDEOX` at its budget: separate spatial and
 # temporal attention instead of full 3D attention, and one modulation for text and video tokens.
+# They sample as `cogvideox-tiny` does, without its sweep.
 COGVIDEOX_ABLATIONS = {
-    "divided": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(attention=AttentionKind.DIVIDED)),
-    "shared-adaln": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(expert=False)),
+    "divided": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(attention=AttentionKind.DIVIDED), guidance_sweep=()),
+    "shared-adaln": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(expert=False), guidance_sweep=()),
 }
 
 Denoiser = VideoDiT | CogVideoX | Wan
@@ -416,11 +423,23 @@ def forward_flops(model: Denoiser, recipe: MotionRecipe) -> int:
     return count_flops(lambda: model(x, t, tokens))
 
 
-def curve_point(model: Denoiser, recipe: MotionRecipe) -> dict[str, float]:
-    """One point of the learning curve: the judge on `curve_samples` held-out samples."""
+def _judge_few(model: Denoiser, recipe: MotionRecipe) -> dict[str, float]:
+    """The judge on `curve_samples` held-out samples, sampled at the recipe's guidance."""
     prompts, given = eval_set(recipe, recipe.curve_samples)
     scores = caption_accuracy(generate(model, recipe, prompts, seed=recipe.eval_seed, given=given), prompts)
     return {"colour": scores.colour, "shape": scores.shape, "motion": scores.motion, "all_correct": scores.all_correct}
+
+
+def curve_point(model: Denoiser, recipe: MotionRecipe) -> dict[str, float]:
+    """One point of the learning curve: the judge on `curve_samples` held-out samples, always without
+    guidance (scale 1), so that the curves of recipes that sample at different scales compare."""
+    return _judge_few(model, dataclasses.replace(recipe, guidance_scale=1.0))
+
+
+def guidance_sweep(model: Denoiser, recipe: MotionRecipe) -> list[dict[str, float]]:
+    """The judge on `curve_samples` held-out samples at each scale of `guidance_sweep` (same seed)."""
+    return [{"guidance": scale, **_judge_few(model, dataclasses.replace(recipe, guidance_scale=scale))}
+            for scale in recipe.guidance_sweep]
 
 
 def evaluate(model: Denoiser, recipe: MotionRecipe) -> dict[str, float | int | str]:
@@ -437,4 +456,5 @@ def evaluate(model: Denoiser, recipe: MotionRecipe) -> dict[str, float | int | s
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations" + (", first frame given" if given is not None else ""),
         "sampler": f"{'Euler' if recipe.objective is Objective.FLOW else 'DDIM'} {recipe.sample_steps} steps, guidance {recipe.guidance_scale}",
+        **({"guidance_sweep": guidance_sweep(model, recipe)} if recipe.guidance_sweep else {}),
     }
