@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from reference.models.i2v import (
+    DetailEncoder,
     MaskKind,
+    first_frame_mask,
+    first_frame_spatial_attention,
     frame_init,
     frame_mask,
     frequency_mix,
@@ -19,6 +22,7 @@ from reference.models.i2v import (
     widen_patch_embed,
 )
 from reference.models.t2v import VideoDiT, VideoDiTConfig
+from reference.nn.attention import Axis, FoldedSelfAttention, attention
 from reference.nn.patch import PatchEmbed
 
 
@@ -150,3 +154,39 @@ def test_frame_init_keeps_the_images_layout_and_fresh_detail():
         frame_init(noise, 3, noise, signal, sigma)
     with pytest.raises(ValueError, match="noise must be"):
         frame_init(image, 4, noise, signal, sigma)
+
+
+def test_first_frame_attention_is_spatial_attention_that_also_sees_frame_one():
+    torch.manual_seed(0)
+    f, h, w = 3, 2, 2
+    layer, x = FoldedSelfAttention(8, 2, Axis.SPACE), torch.randn(2, f * h * w, 8)
+    mask = first_frame_mask(f, h, w)
+    assert mask.sum(1).tolist() == [4] * 4 + [8] * 8, "frame 1 sees 4 keys, later frames 4 + 4"
+    got = first_frame_spatial_attention(layer, x, f, h, w)
+    q, k, v = layer.qkv(x).reshape(2, f * h * w, 3, 2, 4).permute(2, 0, 3, 1, 4)
+    masked = layer.out(attention(q, k, v, mask=mask, fused=False).transpose(1, 2).reshape(2, f * h * w, 8))
+    assert torch.allclose(got, masked, atol=1e-5), "equals full attention under the first-frame mask"
+    plain = layer(x, f, h, w)
+    assert torch.allclose(got[:, : h * w], plain[:, : h * w], atol=1e-5), "frame 1 attends as before"
+    assert not torch.allclose(got[:, h * w :], plain[:, h * w :], atol=1e-3), "later frames now see frame 1"
+    with pytest.raises(ValueError, match="SPACE"):
+        first_frame_spatial_attention(FoldedSelfAttention(8, 2, Axis.TIME), x, f, h, w)
+
+
+def test_detail_encoder_counts_the_frames_after_the_image():
+    latent = torch.randn(2, 4, 8, 8)
+    planes = DetailEncoder.planes(latent, 3)
+    assert torch.equal(planes[:, :, 0], latent)
+    assert (planes[:, :, 1] == 0.5).all() and (planes[:, :, 2] == 1.0).all()
+    encoder = DetailEncoder(4, 4)
+    out = encoder(latent, 3)
+    assert out.shape == (2, 4, 3, 8, 8)
+    assert not torch.allclose(out[:, :, 1], out[:, :, 2]), "the planes tell frames apart"
+    other = latent.clone()
+    other[1] = torch.randn(4, 8, 8)
+    again = encoder(other, 3)
+    assert torch.allclose(again[0], out[0], atol=1e-6) and not torch.allclose(again[1], out[1]), "clips stay apart"
+    with pytest.raises(ValueError, match="one latent frame"):
+        encoder(torch.randn(2, 4, 3, 8, 8), 3)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        encoder(latent, 1)

@@ -12,10 +12,16 @@ can be composed with:
   channels per latent frame (`wan_mask_channels`), and the condition is the VAE's encoding of the
   image followed by black frames. `widen_patch_embed` adds the new input channels with zero
   weights, so the widened model starts as exactly its text-to-video base.
-- **Noise initialisation.** ConsistI2V (Ren et al., 2024, sec. 3.3) starts sampling not from
-  pure noise but from FrameInit: the image repeated over the frames, diffused to a high noise
-  level, keeps its low spatio-temporal frequencies and takes the rest from fresh noise
-  (`frame_init`, with FreeInit's Gaussian low-pass filter, Wu et al., 2023).
+- **Attending to the first frame.** ConsistI2V (Ren et al., 2024, sec. 3.2) lets every frame's
+  spatial attention take its keys and values from its own frame and from the first
+  (`first_frame_spatial_attention`); a full-attention DiT sees the first frame anyway.
+- **Noise initialisation.** ConsistI2V (sec. 3.3) starts sampling not from pure noise but from
+  FrameInit: the image repeated over the frames, diffused to a high noise level, keeps its low
+  spatio-temporal frequencies and takes the rest from fresh noise (`frame_init`, with FreeInit's
+  Gaussian low-pass filter, Wu et al., 2023).
+- **I2VGen-XL's detail encoder** (Zhang et al., 2023; `DetailEncoder`): the image's latent,
+  followed by constant planes that count the frames, through a small per-frame conv stack and a
+  temporal transformer layer, concatenated with the noisy input on channels.
 
 Masks use the SEINE paper's convention, 1 (True) = given; SEINE's released code uses the opposite.
 Shapes are `(b, c, f, h, w)`; a frame mask is `(b, f)` booleans.
@@ -27,8 +33,10 @@ from enum import Enum
 
 import torch
 from einops import rearrange, repeat
+from torch import nn
 
-from ..nn.patch import PatchEmbed
+from ..nn.attention import Axis, FoldedSelfAttention, attention, axis_mask
+from ..nn.patch import PatchEmbed, token_coordinates
 
 
 class MaskKind(str, Enum):
@@ -167,3 +175,60 @@ def frame_init(condition: torch.Tensor, frames: int, noise: torch.Tensor, signal
     low_pass = gaussian_low_pass(frames, *condition.shape[-2:], cutoff).to(noise.device)
     return frequency_mix(signal * still + sigma * noise, noise, low_pass)
 
+
+
+def first_frame_mask(f: int, h: int, w: int) -> torch.Tensor:
+    """`(n, n)` bool mask in (f h w) token order: a query sees its own frame and the first frame."""
+    frame = token_coordinates(f, h, w)[:, 0]
+    return axis_mask(Axis.SPACE, f, h, w) | (frame == 0)[None, :]
+
+
+def first_frame_spatial_attention(layer: FoldedSelfAttention, x: torch.Tensor, f: int, h: int, w: int) -> torch.Tensor:
+    """ConsistI2V's spatial attention with `layer`'s own weights: the queries of frame i attend to
+    the keys and values of frames i and 1 together. Tokens `(b, f*h*w, d)` -> the same shape.
+    (Frame 1 sees itself twice, which changes nothing: softmax gives duplicated keys the same total.)"""
+    if layer.axis is not Axis.SPACE:
+        raise ValueError(f"first-frame attention extends a spatial (SPACE) attention, not {layer.axis}")
+    q, k, v = rearrange(layer.qkv(x), "b (f n) (three heads d) -> three b heads f n d", f=f, three=3, heads=layer.heads)
+    first = lambda t: repeat(t[:, :, :1], "b heads 1 n d -> b heads f n d", f=f)  # noqa: E731
+    attended = attention(q, torch.cat([k, first(k)], dim=3), torch.cat([v, first(v)], dim=3))
+    return layer.out(rearrange(attended, "b heads f n d -> b (f n) (heads d)"))
+
+
+class DetailEncoder(nn.Module):
+    """I2VGen-XL's detail path: the first frame's latent `(b, c, h, w)` -> `(b, out_channels, f, h, w)`
+    channels to concatenate with the noisy input. Frame 1 carries the latent, frames 2..F constant
+    planes (t + 1) / (F - 1) that tell the frames apart; a per-frame conv stack (c -> 4o -> 4o -> o,
+    SiLU) and one pre-norm temporal transformer layer over each position's frames follow, as in the
+    released code (`local_image_concat`, `local_temporal_encoder`)."""
+
+    def __init__(self, in_channels: int = 4, out_channels: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        hidden = 4 * out_channels
+        self.convs = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, out_channels, 3, padding=1),
+        )
+        self.norm1, self.norm2 = nn.LayerNorm(out_channels), nn.LayerNorm(out_channels)
+        self.temporal = FoldedSelfAttention(out_channels, heads, Axis.TIME)
+        self.mlp = nn.Sequential(nn.Linear(out_channels, out_channels), nn.GELU(), nn.Linear(out_channels, out_channels))
+
+    @staticmethod
+    def planes(latent: torch.Tensor, frames: int) -> torch.Tensor:
+        """`(b, c, f, h, w)`: the latent, then frames - 1 constant planes (t + 1) / (frames - 1)."""
+        if frames < 2:
+            raise ValueError(f"the detail encoder makes a clip of at least 2 frames, got {frames}")
+        counts = torch.arange(1, frames, dtype=latent.dtype, device=latent.device) / (frames - 1)
+        return torch.cat([latent[:, :, None], repeat(counts, "f -> b c f h w", b=latent.shape[0], c=latent.shape[1],
+                                                         h=latent.shape[2], w=latent.shape[3])], dim=2)
+
+    def forward(self, latent: torch.Tensor, frames: int) -> torch.Tensor:
+        if latent.dim() != 4:
+            raise ValueError(f"the detail encoder takes one latent frame (b, c, h, w), got {tuple(latent.shape)}")
+        b, _, h, w = latent.shape
+        x = self.convs(rearrange(self.planes(latent, frames), "b c f h w -> (b f) c h w"))
+        tokens = rearrange(x, "(b f) c h w -> b (f h w) c", b=b)
+        tokens = tokens + self.temporal(self.norm1(tokens), frames, h, w)
+        tokens = tokens + self.mlp(self.norm2(tokens))
+        return rearrange(tokens, "b (f h w) c -> b c f h w", f=frames, h=h)
