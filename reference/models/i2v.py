@@ -54,6 +54,8 @@ def frame_mask(kind: MaskKind, frames: int, k: int = 2) -> torch.Tensor:
     kind = MaskKind(kind)
     if frames < 2:
         raise ValueError(f"a clip to condition needs at least 2 frames, got {frames}")
+    if kind is MaskKind.TRANSITION and frames < 3:
+        raise ValueError(f"a transition gives the first and last frames and needs one between: at least 3 frames, got {frames}")
     if kind is MaskKind.PREDICTION and not 1 <= k < frames:
         raise ValueError(f"prediction gives the first k frames, 1 <= k < {frames}; got k={k}")
     if kind is MaskKind.INTERPOLATION and not 2 <= k < frames:
@@ -76,8 +78,8 @@ def random_frame_masks(batch: int, frames: int, generator: torch.Generator,
     its valid range), so one model learns them all (SEINE)."""
     if not kinds:
         raise ValueError("random_frame_masks needs at least one MaskKind")
-    if MaskKind.INTERPOLATION in kinds and frames < 3:
-        raise ValueError(f"interpolation needs at least 3 frames (one between two given), got {frames}")
+    if {MaskKind.INTERPOLATION, MaskKind.TRANSITION} & set(kinds) and frames < 3:
+        raise ValueError(f"transition and interpolation need at least 3 frames (one between two given), got {frames}")
     rows = []
     for _ in range(batch):
         kind = kinds[int(torch.randint(len(kinds), (1,), generator=generator))]

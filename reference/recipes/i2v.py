@@ -1,0 +1,283 @@
+"""Chapter 7's image-to-video models: one recipe, three ways to give a video model its first frame.
+
+Every model starts from the book's text-to-video model (`t2v-tiny`: its weights, latent
+statistics and recipe; the card names it) and is fine-tuned on the same toy world, so what differs
+is only how the image goes in (`reference.models.i2v` has the parts):
+
+- `SEINE`: channel concatenation `[z_t; m; z_0 * m]` over the latent frames, the mask drawn per
+  clip from `masks` in training (all four of SEINE's tasks, or only image-to-video); the loss
+  covers every frame, as the paper's.
+- `WAN`: Wan 2.1's concatenation in the causal VAE's latents: four mask channels per latent frame
+  (the pixel mask regrouped) and the latents of the image followed by grey (zero) frames.
+- `CONSISTI2V`: the clean first-frame latent replaces the noisy one in training and sampling (its
+  time is 0; the loss covers frames 2..F), and sampling may start from FrameInit noise. The base
+  DiT attends over the whole clip, so ConsistI2V's first-frame spatial attention adds nothing to
+  it: every token already sees frame 1.
+
+The condition images are first frames of rendered held-out clips, so the truth is known: the card
+measures the generated first frame against the condition (PSNR, SSIM), the judge's colour and
+shape on every frame and its motion against the caption (the image fixes where the object
+starts, the caption where it goes), flicker and persistence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+from torch import nn
+
+from .. import evaluation, store
+from ..data import Batch, Tokenizer
+from ..diffusion import DDIMSampler, NoiseSchedule, Parameterisation, guided
+from ..diffusion.flow import euler_sample
+from ..diffusion.noise import video_noise
+from ..evaluation import HELD_OUT, prompt
+from ..metrics.judge import caption_accuracy
+from ..metrics.quality import psnr, ssim
+from ..models.i2v import (
+    MaskKind,
+    frame_init,
+    frame_mask,
+    random_frame_masks,
+    seine_condition,
+    wan_mask_channels,
+    widen_patch_embed,
+)
+from ..models.t2v import VideoDiT, VideoDiTConfig
+from ..nn.text import drop_captions
+from ..train import TrainConfig
+from . import motion
+
+
+class Method(str, Enum):
+    SEINE = "seine"  # [z_t; m; z_0 * m]
+    WAN = "wan"  # [z_t; 4 mask channels; latents of the image then zero frames]
+    CONSISTI2V = "consisti2v"  # the clean first frame substituted, FrameInit at sampling
+
+
+@dataclass(frozen=True)
+class I2VRecipe:
+    method: Method = Method.SEINE
+    base: motion.MotionRecipe = motion.T2V  # the text-to-video recipe: denoiser, latent space, objective, data
+    init_from: str | None = "t2v-tiny"  # the text-to-video model the weights start from
+    masks: tuple[MaskKind, ...] = (MaskKind.IMAGE,)  # SEINE's training tasks
+    frame_init_cutoff: float = 0.0  # FrameInit's low-pass cutoff at sampling (0: plain noise; ConsistI2V: 0.25)
+    frame_init_tau: int = 850  # the noise level FrameInit diffuses the still clip to (of 1000)
+    train: TrainConfig = TrainConfig(
+        steps=1200, batch_size=32, lr=5e-4, warmup_steps=50, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995,
+        amp=False, checkpoint_every=200,
+    )
+    eval_samples: int = 256
+    eval_seed: int = 1234
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base.model, VideoDiTConfig):
+            raise ValueError(f"image-to-video fine-tunes the book's VideoDiT; got a {type(self.base.model).__name__}")
+        if self.method is not Method.SEINE and self.masks != (MaskKind.IMAGE,):
+            raise ValueError(f"only SEINE trains on other tasks than image-to-video; {self.method.value} got {self.masks}")
+        if self.frame_init_cutoff and self.base.objective is not motion.Objective.V:
+            raise ValueError("FrameInit is written for the DDPM objective (its tau is a DDPM step)")
+
+    @property
+    def data(self):
+        return self.base.data
+
+    @property
+    def motion(self) -> motion.MotionRecipe:
+        """The recipe the shared diffusion machinery sees: the base, with frame 1 given for ConsistI2V."""
+        return dataclasses.replace(self.base, first_frame_given=self.method is Method.CONSISTI2V)
+
+    @classmethod
+    def tiny(cls, method: Method, vae: str, init_from: str | None = None, **changes) -> I2VRecipe:
+        """For tests: trains in seconds on the named (test) VAE and learns nothing."""
+        return cls(method=method, base=motion.MotionRecipe.tiny(vae=vae), init_from=init_from,
+                   train=TrainConfig.tiny(), eval_samples=4, **changes)
+
+
+def extra_channels(recipe: I2VRecipe, latent_channels: int, time_factor: int) -> int:
+    """Input channels the method adds to the denoiser's."""
+    return {Method.SEINE: 1 + latent_channels, Method.WAN: time_factor + latent_channels, Method.CONSISTI2V: 0}[recipe.method]
+
+
+class ImageToVideo(nn.Module):
+    """A VideoDiT whose input takes `extra` condition channels beside the noisy latents (zero weights
+    at the start, so it starts as the text-to-video model). `forward(x_t, t, tokens, condition)`."""
+
+    def __init__(self, config: VideoDiTConfig, extra: int) -> None:
+        super().__init__()
+        self.extra = extra
+        self.denoiser = VideoDiT(config)
+        if extra:
+            self.denoiser.patch_embed = widen_patch_embed(self.denoiser.patch_embed, extra)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
+                condition: torch.Tensor | None = None) -> torch.Tensor:
+        if self.extra:
+            expected = (x_t.shape[0], self.extra, *x_t.shape[2:])
+            if condition is None or tuple(condition.shape) != expected:
+                got = None if condition is None else tuple(condition.shape)
+                raise ValueError(f"this model takes a condition of shape {expected}, got {got}")
+            x_t = torch.cat([x_t, condition.to(x_t)], dim=1)
+        return self.denoiser(x_t, t, tokens)
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        return self.denoiser.normalise(z)
+
+    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
+        return self.denoiser.denormalise(z)
+
+    def load_base(self, base: VideoDiT) -> None:
+        """The text-to-video model's weights (and latent statistics), its input widened with zeros."""
+        state = base.state_dict()
+        if self.extra:
+            state["patch_embed.proj.weight"] = widen_patch_embed(base.patch_embed, self.extra).proj.weight.detach()
+        self.denoiser.load_state_dict(state)
+
+
+def _vae_factors(recipe: I2VRecipe) -> tuple[int, int]:
+    """The VAE's latent channels and temporal factor, from its card (building a model loads no VAE)."""
+    config = store.card(recipe.base.vae)["recipe"]["model"]
+    return config["latent_channels"], 2 ** config["time_levels"]
+
+
+def build_model(recipe: I2VRecipe) -> ImageToVideo:
+    channels, time_factor = _vae_factors(recipe)
+    return ImageToVideo(recipe.base.model, extra_channels(recipe, channels, time_factor))
+
+
+def initialize(model: ImageToVideo, recipe: I2VRecipe) -> dict | None:
+    """Start from the text-to-video model `init_from` (or, without one, measure the latent statistics)."""
+    if recipe.init_from is None:
+        return motion.initialize(model.denoiser, recipe.base)
+    model.load_base(store.load(recipe.init_from, device="cpu"))
+    return {"name": recipe.init_from, "sha256": store.card(recipe.init_from)["sha256"]}
+
+
+def _image_clip(videos: torch.Tensor) -> torch.Tensor:
+    """The first frame followed by zero (grey) frames, as Wan encodes its condition."""
+    return torch.cat([videos[:, :, :1], torch.zeros_like(videos[:, :, 1:])], dim=2)
+
+
+def condition(recipe: I2VRecipe, model: ImageToVideo, encoder: motion.Encoder, videos: torch.Tensor,
+              mask: torch.Tensor | None = None) -> torch.Tensor | None:
+    """The method's condition channels for clips `videos` `(b, 3, F, H, W)` in [-1, 1]. SEINE takes a
+    `(b, f)` mask over the latent frames (default: the first); only the given frames are encoded
+    into it. WAN gives the first frame. CONSISTI2V has no channels (None)."""
+    if recipe.method is Method.CONSISTI2V:
+        return None
+    if recipe.method is Method.WAN:
+        latents = encoder.encode(model, _image_clip(videos))
+        _, time_factor = _vae_factors(recipe)
+        pixel_mask = frame_mask(MaskKind.IMAGE, videos.shape[2]).expand(videos.shape[0], -1).to(videos.device)
+        return torch.cat([wan_mask_channels(pixel_mask, *latents.shape[-2:], factor=time_factor).to(latents), latents], dim=1)
+    latents = encoder.encode(model, videos)
+    if mask is None:
+        mask = frame_mask(MaskKind.IMAGE, latents.shape[2]).expand(latents.shape[0], -1)
+    if mask.sum(1).eq(1).all() and mask[:, 0].all():  # image-to-video: nothing but frame 1 may enter
+        latents = encoder.encode(model, _image_clip(videos))
+    return seine_condition(latents, mask.to(latents.device))
+
+
+def make_loss(recipe: I2VRecipe):
+    m = recipe.motion
+    schedule, encoder = NoiseSchedule(m.schedule), motion.Encoder(m)
+
+    def loss_fn(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        inner = getattr(model, "module", model)  # DDP wraps the model
+        x0 = encoder.encode(inner, batch.video)
+        b, _, f = x0.shape[:3]
+        mask = random_frame_masks(b, f, generator, recipe.masks) if recipe.method is Method.SEINE else None
+        cond = condition(recipe, inner, encoder, batch.video, mask)
+        tokens = drop_captions(batch.tokens, m.caption_dropout, generator)
+        t = motion.draw_times(m, schedule, b, f, generator)
+        noise = video_noise(tuple(x0.shape), m.noise, m.noise_alpha, generator).to(x0)
+        x_t, net_t, goal = motion.noised(m, schedule, x0, noise, t.to(x0.device))
+        return motion.regression_loss(m, model(x_t, net_t.to(x0.device), tokens, cond), goal)
+
+    return loss_fn
+
+
+@torch.no_grad()
+def generate(model: ImageToVideo, recipe: I2VRecipe, prompts: list[str], seed: int = 0, batch_size: int = 64,
+             given: torch.Tensor | None = None, task: MaskKind = MaskKind.IMAGE, k: int = 2) -> torch.Tensor:
+    """Clips `(n, 3, F, H, W)` in [-1, 1] for the prompts, each continuing the first frame of its
+    `given` clip `(n, 3, F, H, W)` (required). SEINE models also take other tasks over the latent
+    frames (`task`, `k`), the given frames then taken from `given`."""
+    if given is None or given.dim() != 5 or len(given) != len(prompts):
+        raise ValueError(f"pass `given` clips (n, 3, F, H, W), one per prompt ({len(prompts)}), whose first frame is the image")
+    if task is not MaskKind.IMAGE and recipe.method is not Method.SEINE:
+        raise ValueError(f"{recipe.method.value} models do image-to-video only; {task.value} needs SEINE")
+    m = recipe.motion
+    device = next(model.parameters()).device
+    encoder, schedule, tokenizer = motion.Encoder(m), NoiseSchedule(m.schedule), Tokenizer()
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        chunk, clips = prompts[start : start + batch_size], given[start : start + batch_size].to(device)
+        tokens = tokenizer.encode_batch(chunk).to(device)
+        shape = encoder.shape(len(chunk), device)
+        mask = frame_mask(task, shape[2], k).expand(len(chunk), -1) if recipe.method is Method.SEINE else None
+        cond = condition(recipe, model, encoder, clips, mask)
+        first = encoder.encode(model, _image_clip(clips))[:, :, :1]
+
+        def with_condition(x: torch.Tensor, t: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+            c = cond if cond is None or len(x) == len(cond) else torch.cat([cond, cond])  # guidance doubles the batch
+            return model(x, t, words, c)
+
+        model_fn = guided(with_condition, tokens, torch.zeros_like(tokens), m.guidance_scale)
+        noise = video_noise(shape, m.noise, m.noise_alpha, generator).to(device)
+        x = noise
+        if recipe.frame_init_cutoff:
+            a = schedule.alpha_bar(torch.tensor(recipe.frame_init_tau)).item()
+            x = frame_init(first[:, :, 0], shape[2], noise, math.sqrt(a), math.sqrt(1 - a), recipe.frame_init_cutoff)
+
+        def call(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            if not m.first_frame_given:
+                return model_fn(x, t)
+            times = t[:, None].repeat(1, x.shape[2])  # (n, f): frame 1 clean at time 0
+            times[:, 0] = 0
+            return model_fn(torch.cat([first, x[:, :, 1:]], dim=2), times)
+
+        if m.objective is motion.Objective.FLOW:
+            x = euler_sample(call, x, m.sample_steps, m.flow_shift)
+        else:
+            sampler = DDIMSampler(schedule, m.sample_steps, Parameterisation.V, clip_x0=False,
+                                  trailing=m.schedule.zero_terminal_snr)
+            for t in sampler.timesteps.tolist():
+                x = sampler.step(call(x, torch.full((x.shape[0],), float(t), device=device)), t, x).prev_sample
+        if m.first_frame_given:
+            x = torch.cat([first, x[:, :, 1:]], dim=2)
+        out.append(encoder.decode(model, x).cpu())
+    return torch.cat(out)
+
+
+def eval_set(recipe: I2VRecipe, n: int) -> tuple[list[str], torch.Tensor]:
+    """n held-out prompts (cycling) and rendered clips of them, whose first frames are the images."""
+    holdout = recipe.data.holdout or HELD_OUT
+    combinations = list(itertools.islice(itertools.cycle(holdout), n))
+    return [prompt(c) for c in combinations], motion.first_frames(recipe.base, combinations, recipe.eval_seed)
+
+
+def evaluate(model: ImageToVideo, recipe: I2VRecipe) -> dict[str, float | int | str | list[float]]:
+    """First-frame fidelity (PSNR, SSIM against the condition), the judge per attribute and per
+    frame, flicker, persistence and sampling time on `eval_samples` held-out clips."""
+    prompts, clips = eval_set(recipe, recipe.eval_samples)
+    videos, timing = evaluation.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, given=clips), model)
+    m = recipe.motion
+    return {
+        "first_frame_psnr": psnr(videos[:, :, 0], clips[:, :, 0]).mean().item(),
+        "first_frame_ssim": ssim(videos[:, :, 0], clips[:, :, 0]).mean().item(),
+        **evaluation.judged(caption_accuracy(videos, prompts)),
+        **evaluation.by_frame(videos, prompts),
+        **timing,
+        "eval_samples": len(prompts),
+        "eval_prompts": "held-out colour x shape x motion combinations, first frame of a rendered clip given",
+        "sampler": f"{'Euler' if m.objective is motion.Objective.FLOW else 'DDIM'} {m.sample_steps} steps, "
+                   f"guidance {m.guidance_scale}" + (f", FrameInit cutoff {recipe.frame_init_cutoff} at tau "
+                                                     f"{recipe.frame_init_tau}" if recipe.frame_init_cutoff else ""),
+    }

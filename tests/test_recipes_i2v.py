@@ -1,0 +1,121 @@
+"""Chapter 7's image-to-video recipe: SEINE, Wan and ConsistI2V fine-tuned from a text-to-video model,
+trained, sampled and measured through a sandbox zoo."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from reference import zoo
+from reference.entry import Entry
+from reference.models.i2v import MaskKind
+from reference.models.wan import WanConfig
+from reference.recipes import i2v, motion, vae
+from reference.recipes.i2v import I2VRecipe, Method
+from tests.conftest import train_sandbox_zoo
+
+
+def _recipe(method: Method, **changes) -> I2VRecipe:
+    base = motion.MotionRecipe.tiny(vae="vae-test")
+    world = dataclasses.replace(base.data.world, frames=9)  # 3 latent frames: room for SEINE's tasks
+    base = dataclasses.replace(base, data=dataclasses.replace(base.data, world=world))
+    return dataclasses.replace(I2VRecipe.tiny(method, "vae-test", "t2v-test", **changes), base=base)
+
+
+RECIPES = {
+    Method.SEINE: _recipe(Method.SEINE, masks=tuple(MaskKind)),
+    Method.WAN: _recipe(Method.WAN),
+    Method.CONSISTI2V: _recipe(Method.CONSISTI2V, frame_init_cutoff=0.25),
+}
+
+
+def _entry(name: str, recipe: I2VRecipe) -> Entry:
+    return Entry(name=name, description=f"test {recipe.method.value} (chapter 7)", recipe=recipe, build=i2v.build_model,
+                 loss=i2v.make_loss, generate=i2v.generate, evaluate=i2v.evaluate, headline="first_frame_psnr",
+                 initialize=i2v.initialize)
+
+
+@pytest.fixture
+def i2v_zoo(tmp_path, monkeypatch):
+    entries = {"vae-test": dataclasses.replace(zoo.REGISTRY["vae-causal-tiny"], name="vae-test", recipe=vae.CausalVAERecipe.tiny())}
+    entries["t2v-test"] = dataclasses.replace(zoo.REGISTRY["t2v-tiny"], name="t2v-test", recipe=RECIPES[Method.WAN].base)
+    for method, recipe in RECIPES.items():
+        entries[f"i2v-{method.value}-test"] = _entry(f"i2v-{method.value}-test", recipe)
+    train_sandbox_zoo(entries, tmp_path, monkeypatch)
+    return tmp_path
+
+
+def test_each_method_starts_as_the_text_to_video_model(i2v_zoo):
+    base = zoo.load("t2v-test", "cpu")
+    torch.manual_seed(1)
+    with torch.no_grad():  # the tiny base barely trained: give it weights whose output depends on every input
+        for p in base.parameters():
+            p.normal_(0, 0.2)
+    x, t, tokens = torch.randn(2, 2, 3, 4, 4), torch.tensor([3, 800]), torch.randint(1, 10, (2, 5))
+    expected = base(x, t, tokens)
+    assert expected.abs().mean() > 1e-2
+    for method, recipe in RECIPES.items():
+        model = i2v.build_model(recipe)
+        assert i2v.initialize(model, recipe)["name"] == "t2v-test"  # loads the shipped base
+        model.load_base(base)
+        model.eval()
+        cond = None if model.extra == 0 else torch.randn(2, model.extra, 3, 4, 4)
+        assert torch.allclose(model(x, t, tokens, cond), expected, atol=1e-5), method
+        assert torch.equal(model.denoiser.latent_std, base.latent_std), "the base's latent statistics come along"
+    assert {m: i2v.build_model(r).extra for m, r in RECIPES.items()} == {Method.SEINE: 3, Method.WAN: 6, Method.CONSISTI2V: 0}
+
+
+def test_the_condition_sees_nothing_but_the_given_frames(i2v_zoo):
+    clips = motion.first_frames(RECIPES[Method.WAN].base, [("red", "circle", "left"), ("blue", "square", "up")], seed=0)
+    changed = clips.clone()
+    changed[:, :, 1:] = torch.rand_like(changed[:, :, 1:]) * 2 - 1
+    for method in (Method.SEINE, Method.WAN):
+        recipe = RECIPES[method]
+        model, encoder = zoo.load(f"i2v-{method.value}-test", "cpu"), motion.Encoder(recipe.motion)
+        a, b = i2v.condition(recipe, model, encoder, clips), i2v.condition(recipe, model, encoder, changed)
+        assert torch.equal(a, b), f"{method.value}: later frames leaked into the image condition"
+        assert a.shape[1] == model.extra and (a[:, 0, 0] == 1).all() and (a[:, 0, 1:] == 0).all()
+    # the causal VAE's first latent frame depends on the first pixel frame alone
+    encoder = motion.Encoder(RECIPES[Method.SEINE].motion)
+    model = zoo.load("i2v-seine-test", "cpu")
+    assert torch.allclose(encoder.encode(model, clips)[:, :, :1], encoder.encode(model, changed)[:, :, :1], atol=1e-5)
+    transition = torch.tensor([[True, False, True]] * 2)
+    seine = i2v.condition(RECIPES[Method.SEINE], model, encoder, clips, transition)
+    assert torch.equal(seine[:, 1:, 2], encoder.encode(model, clips)[:, :, 2]) and (seine[:, 1:, 1] == 0).all()
+
+
+def test_each_method_trains_samples_and_measures_through_the_zoo(i2v_zoo):
+    prompts = ["a red circle moving left", "a blue square moving up"]
+    clips = motion.first_frames(RECIPES[Method.WAN].base, [("red", "circle", "left"), ("blue", "square", "up")], seed=0)
+    for method, recipe in RECIPES.items():
+        name = f"i2v-{method.value}-test"
+        card = zoo.card(name)
+        assert card["initialised_from"]["name"] == "t2v-test"
+        for key in ("first_frame_psnr", "first_frame_ssim", "colour_accuracy", "motion_accuracy", "flicker"):
+            assert key in card["metrics"], (name, key)
+        assert 0 < card["metrics"]["first_frame_psnr"] < 100 and -1 <= card["metrics"]["first_frame_ssim"] <= 1
+        model = zoo.load(name, "cpu")
+        a = i2v.generate(model, recipe, prompts, seed=3, given=clips)
+        assert a.shape == (2, 3, 9, 16, 16) and a.abs().max() <= 1
+        assert torch.equal(a, i2v.generate(model, recipe, prompts, seed=3, given=clips)), "seeded"
+    assert "FrameInit cutoff 0.25" in zoo.card("i2v-consisti2v-test")["metrics"]["sampler"]
+    seine = zoo.load("i2v-seine-test", "cpu")
+    assert i2v.generate(seine, RECIPES[Method.SEINE], prompts, given=clips, task=MaskKind.TRANSITION).shape == (2, 3, 9, 16, 16)
+    with pytest.raises(ValueError, match="image-to-video only"):
+        i2v.generate(zoo.load("i2v-wan-test", "cpu"), RECIPES[Method.WAN], prompts, given=clips, task=MaskKind.TRANSITION)
+    with pytest.raises(ValueError, match="pass `given` clips"):
+        i2v.generate(seine, RECIPES[Method.SEINE], prompts)
+    with pytest.raises(ValueError, match="takes a condition of shape"):
+        seine(torch.randn(1, 2, 3, 4, 4), torch.tensor([1]), torch.randint(1, 9, (1, 4)))
+
+
+def test_recipe_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="VideoDiT"):
+        I2VRecipe(base=dataclasses.replace(motion.T2V, model=WanConfig()))
+    with pytest.raises(ValueError, match="only SEINE"):
+        I2VRecipe(method=Method.WAN, masks=(MaskKind.IMAGE, MaskKind.TRANSITION))
+    with pytest.raises(ValueError, match="FrameInit"):
+        I2VRecipe(method=Method.CONSISTI2V, base=dataclasses.replace(motion.T2V, objective=motion.Objective.FLOW),
+                  frame_init_cutoff=0.25)
+    assert I2VRecipe(method=Method.CONSISTI2V).motion.first_frame_given
+    assert not I2VRecipe(method=Method.SEINE).motion.first_frame_given
