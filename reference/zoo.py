@@ -6,7 +6,7 @@
     python -m reference.zoo gpu-tree --only NAMES | --restore
     python -m reference.zoo verify
     python -m reference.zoo eval NAME [--update-card]
-    python -m reference.zoo sample NAME --prompt "a red circle" --n 8 --seed 0 --out FILE.npz
+    python -m reference.zoo sample NAME --prompt "a red circle" --n 8 --seed 0 --out FILE.npz [--image FIRST_FRAME.png]
 
 Each model is `checkpoints/NAME.safetensors` (EMA weights, fp16) beside `checkpoints/NAME.json`,
 its card: recipe and config, parameter count, steps, hardware, wall time, date, sha256 and the
@@ -350,8 +350,40 @@ def verify() -> list[str]:
     return problems
 
 
-def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device: str | None = None) -> Path:
-    """Write `videos` (n, c, f, h, w) float32 in [-1, 1] and `prompts` to an .npz file."""
+def read_image(path: Path, channels: int, height: int, width: int) -> torch.Tensor:
+    """A condition image `(c, h, w)` in [-1, 1] from a PNG or an `.npy` array, checked against the
+    model's frame size before any slow work."""
+    import numpy as np
+
+    expected = f"{channels} x {height} x {width} (channels x height x width: the model's frames)"
+    if not path.exists():
+        raise ValueError(f"--image {path} does not exist; expected a PNG or an .npy array of {expected}")
+    if path.suffix.lower() == ".npy":
+        array = np.load(path)
+        if array.shape != (channels, height, width):
+            raise ValueError(f"--image {path} holds an array of shape {array.shape}; expected {expected} in [-1, 1]")
+        if not np.isfinite(array).all() or np.abs(array).max() > 1:
+            raise ValueError(f"--image {path}: values must lie in [-1, 1]")
+        return torch.from_numpy(array.astype(np.float32))
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"--image {path}: expected a .png or .npy file of {expected}")
+    from PIL import Image
+
+    with Image.open(path) as image:
+        array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[:2] != (height, width) or array.shape[2] not in (channels, channels + 1):
+        raise ValueError(f"--image {path} is a {array.shape[1]} x {array.shape[0]} PNG with {array.shape[2]} channels; "
+                         f"expected {width} x {height} with {channels} ({expected})")
+    rgb = torch.from_numpy(array[:, :, :channels].astype(np.float32)).permute(2, 0, 1)
+    return rgb / 127.5 - 1
+
+
+def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device: str | None = None,
+                   image: Path | None = None) -> Path:
+    """Write `videos` (n, c, f, h, w) float32 in [-1, 1] and `prompts` to an .npz file. `image`: the
+    first frame an image-to-video model continues (a PNG or an .npy `(c, h, w)` in [-1, 1])."""
     import numpy as np
 
     spec = entry(name)
@@ -359,9 +391,21 @@ def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device:
         raise ValueError(f"{name} generates nothing from a prompt (it is a classifier or an autoencoder)")
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
+    kwargs = {}
+    takes_image = getattr(spec.recipe, "takes_image", False)
+    if takes_image and image is None:
+        raise ValueError(f"{name} continues a given first frame: pass --image FIRST_FRAME (a PNG or an .npy array)")
+    if image is not None:
+        if not takes_image:
+            raise ValueError(f"{name} takes no condition image; drop --image")
+        world = spec.recipe.data.world
+        frame = read_image(image, 3, world.height, world.width)
+        clip = torch.zeros(3, world.frames, world.height, world.width)
+        clip[:, 0] = frame  # the first frame; the model sees nothing of the others
+        kwargs["given"] = clip.expand(n, -1, -1, -1, -1).clone()
     model = load(name, device)
     prompts = [prompt] * n
-    videos = spec.generate(model, spec.recipe, prompts, seed=seed)
+    videos = spec.generate(model, spec.recipe, prompts, seed=seed, **kwargs)
     np.savez(out, videos=videos.float().numpy(), prompts=np.array(prompts))
     return out
 
@@ -421,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     p_sample.add_argument("--seed", type=int, default=0)
     p_sample.add_argument("--out", type=Path, required=True)
     p_sample.add_argument("--device", default=None)
+    p_sample.add_argument("--image", type=Path, default=None, help="first frame (PNG or .npy (c, h, w) in [-1, 1]) for image-to-video models")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -452,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval":
             print(json.dumps(evaluate(args.name, device=args.device, update_card=args.update_card), indent=2))
         elif args.command == "sample":
-            path = sample_to_file(args.name, args.prompt, args.n, args.seed, args.out, device=args.device)
+            path = sample_to_file(args.name, args.prompt, args.n, args.seed, args.out, device=args.device, image=args.image)
             print(f"wrote {path}")
     except (ZooError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

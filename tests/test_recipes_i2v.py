@@ -119,3 +119,31 @@ def test_recipe_refuses_what_it_cannot_do():
                   frame_init_cutoff=0.25)
     assert I2VRecipe(method=Method.CONSISTI2V).motion.first_frame_given
     assert not I2VRecipe(method=Method.SEINE).motion.first_frame_given
+
+
+def test_zoo_sample_takes_a_first_frame_and_checks_it_first(i2v_zoo, capsys):
+    import numpy as np
+    from PIL import Image
+
+    clip = motion.first_frames(RECIPES[Method.WAN].base, [("red", "circle", "left")], seed=0)[0]
+    png, npy, out = i2v_zoo / "first.png", i2v_zoo / "first.npy", i2v_zoo / "out.npz"
+    Image.fromarray(((clip[:, 0].permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()).save(png)
+    np.save(npy, clip[:, 0].numpy())
+    for image in (png, npy):
+        assert zoo.main(["sample", "i2v-wan-test", "--prompt", "a red circle moving left", "--n", "2", "--image",
+                         str(image), "--out", str(out), "--device", "cpu"]) == 0
+        assert np.load(out)["videos"].shape == (2, 3, 9, 16, 16)
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(i2v_zoo / "small.png")
+    np.save(i2v_zoo / "loud.npy", 3 * clip[:, 0].numpy())
+    failures = {
+        ("i2v-wan-test", "small.png"): "expected 16 x 16 with 3",
+        ("i2v-wan-test", "loud.npy"): "must lie in [-1, 1]",
+        ("i2v-wan-test", "missing.png"): "does not exist",
+        ("i2v-wan-test", None): "pass --image",
+        ("t2v-test", "first.png"): "takes no condition image",
+    }
+    for (name, image), message in failures.items():
+        capsys.readouterr()
+        args = ["sample", name, "--prompt", "a red circle moving left", "--out", str(out)]
+        assert zoo.main(args + (["--image", str(i2v_zoo / image)] if image else [])) == 2
+        assert message in capsys.readouterr().err, (name, image)

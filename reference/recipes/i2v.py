@@ -83,6 +83,8 @@ class I2VRecipe:
         if self.frame_init_cutoff and self.base.objective is not motion.Objective.V:
             raise ValueError("FrameInit is written for the DDPM objective (its tau is a DDPM step)")
 
+    takes_image = True  # sampling continues a given first frame (`zoo sample --image`)
+
     @property
     def data(self):
         return self.base.data

@@ -109,6 +109,11 @@ class MotionRecipe:
         return dataclasses.replace(base, **changes)
 
     @property
+    def takes_image(self) -> bool:
+        """Whether sampling needs a given first frame (`zoo sample --image`)."""
+        return self.first_frame_given
+
+    @property
     def per_frame_times(self) -> bool:
         return self.timesteps is Timesteps.PER_FRAME or self.first_frame_given
 
