@@ -283,3 +283,13 @@ def evaluate(model: ImageToVideo, recipe: I2VRecipe) -> dict[str, float | int | 
                    f"guidance {m.guidance_scale}" + (f", FrameInit cutoff {recipe.frame_init_cutoff} at tau "
                                                      f"{recipe.frame_init_tau}" if recipe.frame_init_cutoff else ""),
     }
+
+
+# The zoo's image-to-video models, one per method, each fine-tuned from `t2v-tiny` at one budget.
+# SEINE trains on its four tasks (over the three latent frames: the first; first and last; the first
+# one or two; every second); ConsistI2V samples from FrameInit noise with the paper's filter.
+RECIPES: dict[str, I2VRecipe] = {
+    "seine": I2VRecipe(method=Method.SEINE, masks=tuple(MaskKind)),
+    "wan": I2VRecipe(method=Method.WAN),
+    "consisti2v": I2VRecipe(method=Method.CONSISTI2V, frame_init_cutoff=0.25),
+}
