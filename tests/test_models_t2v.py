@@ -83,3 +83,22 @@ def test_bad_configs_and_inputs_are_named():
     model = VideoDiT(VideoDiTConfig.tiny())
     with pytest.raises(ValueError, match=r"\(b, c, f, h, w\)"):
         model(torch.zeros(1, 2, 8, 8), torch.zeros(1), torch.zeros(1, 4, dtype=torch.long))
+
+
+def test_context_tokens_join_the_words_of_cross_attention():
+    model = VideoDiT(VideoDiTConfig.tiny(caption=CaptionKind.CROSS))
+    for p in model.parameters():  # switch the zero-initialised layers on
+        torch.nn.init.normal_(p, std=0.1)
+    x, t, tokens = torch.randn(2, 2, 3, 4, 4), torch.tensor([5, 50]), torch.randint(1, 10, (2, 4))
+    context = torch.randn(2, 3, model.config.dim)
+    with torch.no_grad():
+        plain, with_context = model(x, t, tokens), model(x, t, tokens, context)
+        assert not torch.allclose(plain, with_context, atol=1e-4), "the extra tokens are attended to"
+        other = context.clone()
+        other[1] = torch.randn(3, model.config.dim)
+        again = model(x, t, tokens, other)
+    assert torch.allclose(again[0], with_context[0], atol=1e-6), "each clip reads its own tokens"
+    with pytest.raises(ValueError, match="CROSS-caption model"):
+        VideoDiT(VideoDiTConfig.tiny())(x, t, tokens, context)
+    with pytest.raises(ValueError, match="CROSS-caption model"):
+        model(x, t, tokens, torch.randn(2, 3, 5))

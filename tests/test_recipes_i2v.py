@@ -10,22 +10,25 @@ from reference import zoo
 from reference.entry import Entry
 from reference.models.i2v import MaskKind
 from reference.models.wan import WanConfig
-from reference.recipes import i2v, motion, vae
-from reference.recipes.i2v import I2VRecipe, Method
+from reference.models.t2v import CaptionKind
+from reference.recipes import clip, i2v, motion, vae
+from reference.recipes.i2v import Condition, I2VRecipe, ImageEncoder, Method
 from tests.conftest import train_sandbox_zoo
 
 
 def _recipe(method: Method, **changes) -> I2VRecipe:
     base = motion.MotionRecipe.tiny(vae="vae-test")
     world = dataclasses.replace(base.data.world, frames=9)  # 3 latent frames: room for SEINE's tasks
-    base = dataclasses.replace(base, data=dataclasses.replace(base.data, world=world))
-    return dataclasses.replace(I2VRecipe.tiny(method, "vae-test", "t2v-test", **changes), base=base)
+    base = dataclasses.replace(base, data=dataclasses.replace(base.data, world=world),
+                               model=dataclasses.replace(base.model, caption=CaptionKind.CROSS))
+    return dataclasses.replace(I2VRecipe.tiny(method, "vae-test", "t2v-test", clip="clip-test", **changes), base=base)
 
 
 RECIPES = {
     Method.SEINE: _recipe(Method.SEINE, masks=tuple(MaskKind)),
     Method.WAN: _recipe(Method.WAN),
     Method.CONSISTI2V: _recipe(Method.CONSISTI2V, frame_init_cutoff=0.25),
+    Method.I2VGENXL: _recipe(Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL, ImageEncoder.DETAIL)),
 }
 
 
@@ -38,6 +41,8 @@ def _entry(name: str, recipe: I2VRecipe) -> Entry:
 @pytest.fixture
 def i2v_zoo(tmp_path, monkeypatch):
     entries = {"vae-test": dataclasses.replace(zoo.REGISTRY["vae-causal-tiny"], name="vae-test", recipe=vae.CausalVAERecipe.tiny())}
+    clip_recipe = dataclasses.replace(clip.CLIPRecipe.tiny(), data=RECIPES[Method.WAN].base.data)
+    entries["clip-test"] = dataclasses.replace(zoo.REGISTRY["clip-tiny"], name="clip-test", recipe=clip_recipe)
     entries["t2v-test"] = dataclasses.replace(zoo.REGISTRY["t2v-tiny"], name="t2v-test", recipe=RECIPES[Method.WAN].base)
     for method, recipe in RECIPES.items():
         entries[f"i2v-{method.value}-test"] = _entry(f"i2v-{method.value}-test", recipe)
@@ -59,10 +64,15 @@ def test_each_method_starts_as_the_text_to_video_model(i2v_zoo):
         assert i2v.initialize(model, recipe)["name"] == "t2v-test"  # loads the shipped base
         model.load_base(base)
         model.eval()
-        cond = None if model.extra == 0 else torch.randn(2, model.extra, 3, 4, 4)
+        if method is Method.I2VGENXL:  # the detail path starts switched off; the global tokens join the words at once
+            cond = Condition(latent=torch.randn(2, 2, 4, 4), embedding=torch.randn(2, 16))
+            assert not torch.allclose(model(x, t, tokens, cond), expected, atol=1e-3)
+            model.global_proj = None
+        else:
+            cond = Condition(channels=None if model.extra == 0 else torch.randn(2, model.extra, 3, 4, 4))
         assert torch.allclose(model(x, t, tokens, cond), expected, atol=1e-5), method
         assert torch.equal(model.denoiser.latent_std, base.latent_std), "the base's latent statistics come along"
-    assert {m: i2v.build_model(r).extra for m, r in RECIPES.items()} == {Method.SEINE: 3, Method.WAN: 6, Method.CONSISTI2V: 0}
+    assert {m: i2v.build_model(r).extra for m, r in RECIPES.items()} == {Method.SEINE: 3, Method.WAN: 6, Method.CONSISTI2V: 0, Method.I2VGENXL: 4}
 
 
 def test_the_condition_sees_nothing_but_the_given_frames(i2v_zoo):
@@ -72,7 +82,7 @@ def test_the_condition_sees_nothing_but_the_given_frames(i2v_zoo):
     for method in (Method.SEINE, Method.WAN):
         recipe = RECIPES[method]
         model, encoder = zoo.load(f"i2v-{method.value}-test", "cpu"), motion.Encoder(recipe.motion)
-        a, b = i2v.condition(recipe, model, encoder, clips), i2v.condition(recipe, model, encoder, changed)
+        a, b = i2v.condition(recipe, model, encoder, clips).channels, i2v.condition(recipe, model, encoder, changed).channels
         assert torch.equal(a, b), f"{method.value}: later frames leaked into the image condition"
         assert a.shape[1] == model.extra and (a[:, 0, 0] == 1).all() and (a[:, 0, 1:] == 0).all()
     # the causal VAE's first latent frame depends on the first pixel frame alone
@@ -80,7 +90,7 @@ def test_the_condition_sees_nothing_but_the_given_frames(i2v_zoo):
     model = zoo.load("i2v-seine-test", "cpu")
     assert torch.allclose(encoder.encode(model, clips)[:, :, :1], encoder.encode(model, changed)[:, :, :1], atol=1e-5)
     transition = torch.tensor([[True, False, True]] * 2)
-    seine = i2v.condition(RECIPES[Method.SEINE], model, encoder, clips, transition)
+    seine = i2v.condition(RECIPES[Method.SEINE], model, encoder, clips, transition).channels
     assert torch.equal(seine[:, 1:, 2], encoder.encode(model, clips)[:, :, 2]) and (seine[:, 1:, 1] == 0).all()
 
 
@@ -105,8 +115,11 @@ def test_each_method_trains_samples_and_measures_through_the_zoo(i2v_zoo):
         i2v.generate(zoo.load("i2v-wan-test", "cpu"), RECIPES[Method.WAN], prompts, given=clips, task=MaskKind.TRANSITION)
     with pytest.raises(ValueError, match="pass `given` clips"):
         i2v.generate(seine, RECIPES[Method.SEINE], prompts)
-    with pytest.raises(ValueError, match="takes a condition of shape"):
+    with pytest.raises(ValueError, match="takes condition channels of shape"):
         seine(torch.randn(1, 2, 3, 4, 4), torch.tensor([1]), torch.randint(1, 9, (1, 4)))
+    with pytest.raises(ValueError, match="CLIP embedding"):
+        zoo.load("i2v-i2vgenxl-test", "cpu")(torch.randn(1, 2, 3, 4, 4), torch.tensor([1]), torch.randint(1, 9, (1, 4)),
+                                            Condition(latent=torch.randn(1, 2, 4, 4)))
 
 
 def test_recipe_refuses_what_it_cannot_do():
@@ -117,6 +130,12 @@ def test_recipe_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="FrameInit"):
         I2VRecipe(method=Method.CONSISTI2V, base=dataclasses.replace(motion.T2V, objective=motion.Objective.FLOW),
                   frame_init_cutoff=0.25)
+    with pytest.raises(ValueError, match="at least one of its encoders"):
+        I2VRecipe(method=Method.I2VGENXL)
+    with pytest.raises(ValueError, match="at least one of its encoders"):
+        I2VRecipe(method=Method.WAN, encoders=(ImageEncoder.DETAIL,))
+    with pytest.raises(ValueError, match="CROSS captions"):
+        I2VRecipe(method=Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL,), base=motion.row("base"))
     assert I2VRecipe(method=Method.CONSISTI2V).motion.first_frame_given
     assert not I2VRecipe(method=Method.SEINE).motion.first_frame_given
 

@@ -131,10 +131,16 @@ class VideoDiT(LatentStatistics):
             raise ValueError(f"per-frame timesteps must be (b, {frames}), got {tuple(t.shape)}")
         return rearrange(self.time_embed(t.flatten()), "(b f) d -> b f d", f=frames) + caption[:, None]
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
+                context: torch.Tensor | None = None) -> torch.Tensor:
+        """`context`: optional extra cross-attention tokens `(b, k, d)` beside the words (chapter 7's
+        image tokens, as I2VGen-XL puts its CLIP image embedding beside the text); CROSS models only."""
         if x.dim() != 5:
             raise ValueError(f"expected videos (b, c, f, h, w), got shape {tuple(x.shape)}")
         c = self.config
+        if context is not None and (c.caption is not CaptionKind.CROSS or context.shape[::2] != (x.shape[0], c.dim)):
+            raise ValueError(f"context tokens (b, k, {c.dim}) need a CROSS-caption model; got {tuple(context.shape)} "
+                             f"for a {c.caption.value} model")
         if tokens.shape[1] > c.max_words:
             raise ValueError(f"captions of at most {c.max_words} tokens, got {tokens.shape[1]}")
         grid = patch_grid(*x.shape[2:], patch=c.patch)
@@ -146,6 +152,9 @@ class VideoDiT(LatentStatistics):
         if c.caption is CaptionKind.CROSS:
             words = self.word_embed(tokens) + self.word_position[:, : tokens.shape[1]]  # (b, m, d)
             keep = tokens != PAD_ID
+            if context is not None:
+                words = torch.cat([words, context.to(words.dtype)], dim=1)
+                keep = torch.cat([keep, torch.ones(context.shape[:2], dtype=torch.bool, device=keep.device)], dim=1)
         for i, block in enumerate(self.blocks):
             h = block(h, cond, grid.f, grid.h, grid.w)
             if c.caption is CaptionKind.CROSS:

@@ -13,6 +13,9 @@ is only how the image goes in (`reference.models.i2v` has the parts):
   time is 0; the loss covers frames 2..F), and sampling may start from FrameInit noise. The base
   DiT attends over the whole clip, so ConsistI2V's first-frame spatial attention adds nothing to
   it: every token already sees frame 1.
+- `I2VGENXL`: I2VGen-XL's two encoders, each switchable (`encoders`): the global one, the toy CLIP's
+  image embedding (`clip-tiny`, frozen) projected to a few cross-attention tokens beside the words;
+  the detail one, the image's latent through `DetailEncoder`, concatenated on channels.
 
 The condition images are first frames of rendered held-out clips, so the truth is known: the card
 measures the generated first frame against the condition (PSNR, SSIM), the judge's colour and
@@ -27,8 +30,10 @@ import itertools
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from .. import evaluation, store
@@ -39,7 +44,9 @@ from ..diffusion.noise import video_noise
 from ..evaluation import HELD_OUT, prompt
 from ..metrics.judge import caption_accuracy
 from ..metrics.quality import psnr, ssim
+from ..models.clip import CLIP
 from ..models.i2v import (
+    DetailEncoder,
     MaskKind,
     frame_init,
     frame_mask,
@@ -48,7 +55,7 @@ from ..models.i2v import (
     wan_mask_channels,
     widen_patch_embed,
 )
-from ..models.t2v import VideoDiT, VideoDiTConfig
+from ..models.t2v import CaptionKind, VideoDiT, VideoDiTConfig
 from ..nn.text import drop_captions
 from ..train import TrainConfig
 from . import motion
@@ -58,6 +65,24 @@ class Method(str, Enum):
     SEINE = "seine"  # [z_t; m; z_0 * m]
     WAN = "wan"  # [z_t; 4 mask channels; latents of the image then zero frames]
     CONSISTI2V = "consisti2v"  # the clean first frame substituted, FrameInit at sampling
+    I2VGENXL = "i2vgenxl"  # CLIP image tokens in cross-attention and/or the detail encoder's channels
+
+
+class ImageEncoder(str, Enum):
+    GLOBAL = "global"  # I2VGen-XL's global path: CLIP image embedding -> cross-attention tokens
+    DETAIL = "detail"  # its detail path: the image latent -> DetailEncoder -> concatenated channels
+
+
+class Condition(NamedTuple):
+    """What a method gives the denoiser beside the noisy latents (None where it gives nothing)."""
+
+    channels: torch.Tensor | None = None  # (b, k, f, h, w), concatenated with the input
+    latent: torch.Tensor | None = None  # (b, c, h, w): the image's latent, for the detail encoder
+    embedding: torch.Tensor | None = None  # (b, e): the image's CLIP embedding, for the global encoder
+
+    def repeat(self, times: int) -> "Condition":
+        """Each tensor repeated along the batch (classifier-free guidance doubles the batch)."""
+        return Condition(*(None if x is None else torch.cat([x] * times) for x in self))
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,10 @@ class I2VRecipe:
     masks: tuple[MaskKind, ...] = (MaskKind.IMAGE,)  # SEINE's training tasks
     frame_init_cutoff: float = 0.0  # FrameInit's low-pass cutoff at sampling (0: plain noise; ConsistI2V: 0.25)
     frame_init_tau: int = 850  # the noise level FrameInit diffuses the still clip to (of 1000)
+    encoders: tuple[ImageEncoder, ...] = ()  # I2VGen-XL's paths (both in the paper)
+    clip: str = "clip-tiny"  # the frozen image encoder of the global path
+    image_tokens: int = 4  # cross-attention tokens the CLIP embedding becomes
+    detail_channels: int = 4  # channels the detail encoder adds to the input
     train: TrainConfig = TrainConfig(
         steps=1200, batch_size=32, lr=5e-4, warmup_steps=50, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995,
         amp=False, checkpoint_every=200,
@@ -80,6 +109,11 @@ class I2VRecipe:
             raise ValueError(f"image-to-video fine-tunes the book's VideoDiT; got a {type(self.base.model).__name__}")
         if self.method is not Method.SEINE and self.masks != (MaskKind.IMAGE,):
             raise ValueError(f"only SEINE trains on other tasks than image-to-video; {self.method.value} got {self.masks}")
+        if (self.method is Method.I2VGENXL) != bool(self.encoders):
+            raise ValueError(f"I2VGen-XL needs at least one of its encoders and other methods none; "
+                             f"{self.method.value} got {self.encoders}")
+        if ImageEncoder.GLOBAL in self.encoders and self.base.model.caption is not CaptionKind.CROSS:
+            raise ValueError("the global encoder's tokens join the words in cross-attention: the base needs CROSS captions")
         if self.frame_init_cutoff and self.base.objective is not motion.Objective.V:
             raise ValueError("FrameInit is written for the DDPM objective (its tau is a DDPM step)")
 
@@ -97,35 +131,55 @@ class I2VRecipe:
     @classmethod
     def tiny(cls, method: Method, vae: str, init_from: str | None = None, **changes) -> I2VRecipe:
         """For tests: trains in seconds on the named (test) VAE and learns nothing."""
-        return cls(method=method, base=motion.MotionRecipe.tiny(vae=vae), init_from=init_from,
+        base = motion.MotionRecipe.tiny(vae=vae, model=dataclasses.replace(VideoDiTConfig.tiny(), caption=CaptionKind.CROSS))
+        return cls(method=method, base=base, init_from=init_from,
                    train=TrainConfig.tiny(), eval_samples=4, **changes)
 
 
 def extra_channels(recipe: I2VRecipe, latent_channels: int, time_factor: int) -> int:
     """Input channels the method adds to the denoiser's."""
+    if recipe.method is Method.I2VGENXL:
+        return recipe.detail_channels if ImageEncoder.DETAIL in recipe.encoders else 0
     return {Method.SEINE: 1 + latent_channels, Method.WAN: time_factor + latent_channels, Method.CONSISTI2V: 0}[recipe.method]
 
 
 class ImageToVideo(nn.Module):
-    """A VideoDiT whose input takes `extra` condition channels beside the noisy latents (zero weights
-    at the start, so it starts as the text-to-video model). `forward(x_t, t, tokens, condition)`."""
+    """A VideoDiT told about an image: `extra` input channels beside the noisy latents (zero weights at
+    the start, so it starts as the text-to-video model), made by the method (`Condition.channels`) or
+    by an I2VGen-XL detail encoder (`detail_channels`); and, for I2VGen-XL's global path, a projection
+    of a CLIP embedding (`global_dim`) to `image_tokens` cross-attention tokens beside the words.
+    `forward(x_t, t, tokens, condition)`."""
 
-    def __init__(self, config: VideoDiTConfig, extra: int) -> None:
+    def __init__(self, config: VideoDiTConfig, extra: int, detail_channels: int = 0, global_dim: int = 0,
+                 image_tokens: int = 4) -> None:
         super().__init__()
-        self.extra = extra
+        self.extra, self.image_tokens = extra, image_tokens
         self.denoiser = VideoDiT(config)
         if extra:
             self.denoiser.patch_embed = widen_patch_embed(self.denoiser.patch_embed, extra)
+        self.detail = DetailEncoder(config.in_channels, detail_channels) if detail_channels else None
+        self.global_proj = nn.Linear(global_dim, image_tokens * config.dim) if global_dim else None
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
-                condition: torch.Tensor | None = None) -> torch.Tensor:
+                condition: Condition | None = None) -> torch.Tensor:
+        condition = condition or Condition()
+        channels = condition.channels
+        if self.detail is not None:
+            if condition.latent is None:
+                raise ValueError("this model's detail encoder needs the image's latent (Condition.latent)")
+            channels = self.detail(condition.latent.to(x_t), x_t.shape[2])
         if self.extra:
             expected = (x_t.shape[0], self.extra, *x_t.shape[2:])
-            if condition is None or tuple(condition.shape) != expected:
-                got = None if condition is None else tuple(condition.shape)
-                raise ValueError(f"this model takes a condition of shape {expected}, got {got}")
-            x_t = torch.cat([x_t, condition.to(x_t)], dim=1)
-        return self.denoiser(x_t, t, tokens)
+            if channels is None or tuple(channels.shape) != expected:
+                got = None if channels is None else tuple(channels.shape)
+                raise ValueError(f"this model takes condition channels of shape {expected}, got {got}")
+            x_t = torch.cat([x_t, channels.to(x_t)], dim=1)
+        context = None
+        if self.global_proj is not None:
+            if condition.embedding is None:
+                raise ValueError("this model's global encoder needs the image's CLIP embedding (Condition.embedding)")
+            context = rearrange(self.global_proj(condition.embedding.to(x_t)), "b (k d) -> b k d", k=self.image_tokens)
+        return self.denoiser(x_t, t, tokens, context)
 
     def normalise(self, z: torch.Tensor) -> torch.Tensor:
         return self.denoiser.normalise(z)
@@ -149,7 +203,20 @@ def _vae_factors(recipe: I2VRecipe) -> tuple[int, int]:
 
 def build_model(recipe: I2VRecipe) -> ImageToVideo:
     channels, time_factor = _vae_factors(recipe)
-    return ImageToVideo(recipe.base.model, extra_channels(recipe, channels, time_factor))
+    detail = recipe.detail_channels if ImageEncoder.DETAIL in recipe.encoders else 0
+    global_dim = store.card(recipe.clip)["recipe"]["model"]["embed_dim"] if ImageEncoder.GLOBAL in recipe.encoders else 0
+    return ImageToVideo(recipe.base.model, extra_channels(recipe, channels, time_factor), detail, global_dim,
+                        recipe.image_tokens)
+
+
+_CLIPS: dict[tuple[str, str, str], CLIP] = {}  # loaded once per file and device (training asks every step)
+
+
+def load_clip(name: str, device: torch.device | str = "cpu") -> CLIP:
+    key = (name, store.card(name)["sha256"], str(device))
+    if key not in _CLIPS:
+        _CLIPS[key] = store.load_frozen(name, CLIP, "I2VGen-XL's global encoder (a CLIP image embedding)", device)
+    return _CLIPS[key]
 
 
 def initialize(model: ImageToVideo, recipe: I2VRecipe) -> dict | None:
@@ -157,7 +224,10 @@ def initialize(model: ImageToVideo, recipe: I2VRecipe) -> dict | None:
     if recipe.init_from is None:
         return motion.initialize(model.denoiser, recipe.base)
     model.load_base(store.load(recipe.init_from, device="cpu"))
-    return {"name": recipe.init_from, "sha256": store.card(recipe.init_from)["sha256"]}
+    info = {"name": recipe.init_from, "sha256": store.card(recipe.init_from)["sha256"]}
+    if ImageEncoder.GLOBAL in recipe.encoders:
+        info["clip"] = {"name": recipe.clip, "sha256": store.card(recipe.clip)["sha256"]}
+    return info
 
 
 def _image_clip(videos: torch.Tensor) -> torch.Tensor:
@@ -166,23 +236,31 @@ def _image_clip(videos: torch.Tensor) -> torch.Tensor:
 
 
 def condition(recipe: I2VRecipe, model: ImageToVideo, encoder: motion.Encoder, videos: torch.Tensor,
-              mask: torch.Tensor | None = None) -> torch.Tensor | None:
-    """The method's condition channels for clips `videos` `(b, 3, F, H, W)` in [-1, 1]. SEINE takes a
-    `(b, f)` mask over the latent frames (default: the first); only the given frames are encoded
-    into it. WAN gives the first frame. CONSISTI2V has no channels (None)."""
+              mask: torch.Tensor | None = None) -> Condition:
+    """What the method gives the denoiser for clips `videos` `(b, 3, F, H, W)` in [-1, 1], built from
+    the given frames only. SEINE takes a `(b, f)` mask over the latent frames (default: the first);
+    WAN and I2VGENXL use the first frame; CONSISTI2V gives nothing here (it substitutes frame 1)."""
     if recipe.method is Method.CONSISTI2V:
-        return None
+        return Condition()
+    if recipe.method is Method.I2VGENXL:
+        latent = encoder.encode(model, _image_clip(videos))[:, :, 0] if ImageEncoder.DETAIL in recipe.encoders else None
+        embedding = None
+        if ImageEncoder.GLOBAL in recipe.encoders:
+            with torch.no_grad():
+                embedding = load_clip(recipe.clip, videos.device).embed_frames(videos[:, :, 0])
+        return Condition(latent=latent, embedding=embedding)
     if recipe.method is Method.WAN:
         latents = encoder.encode(model, _image_clip(videos))
         _, time_factor = _vae_factors(recipe)
         pixel_mask = frame_mask(MaskKind.IMAGE, videos.shape[2]).expand(videos.shape[0], -1).to(videos.device)
-        return torch.cat([wan_mask_channels(pixel_mask, *latents.shape[-2:], factor=time_factor).to(latents), latents], dim=1)
+        mask = wan_mask_channels(pixel_mask, *latents.shape[-2:], factor=time_factor).to(latents)
+        return Condition(channels=torch.cat([mask, latents], dim=1))
     latents = encoder.encode(model, videos)
     if mask is None:
         mask = frame_mask(MaskKind.IMAGE, latents.shape[2]).expand(latents.shape[0], -1)
     if mask.sum(1).eq(1).all() and mask[:, 0].all():  # image-to-video: nothing but frame 1 may enter
         latents = encoder.encode(model, _image_clip(videos))
-    return seine_condition(latents, mask.to(latents.device))
+    return Condition(channels=seine_condition(latents, mask.to(latents.device)))
 
 
 def make_loss(recipe: I2VRecipe):
@@ -228,8 +306,7 @@ def generate(model: ImageToVideo, recipe: I2VRecipe, prompts: list[str], seed: i
         first = encoder.encode(model, _image_clip(clips))[:, :, :1]
 
         def with_condition(x: torch.Tensor, t: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
-            c = cond if cond is None or len(x) == len(cond) else torch.cat([cond, cond])  # guidance doubles the batch
-            return model(x, t, words, c)
+            return model(x, t, words, cond if len(x) == len(chunk) else cond.repeat(2))  # guidance doubles the batch
 
         model_fn = guided(with_condition, tokens, torch.zeros_like(tokens), m.guidance_scale)
         noise = video_noise(shape, m.noise, m.noise_alpha, generator).to(device)
@@ -292,4 +369,8 @@ RECIPES: dict[str, I2VRecipe] = {
     "seine": I2VRecipe(method=Method.SEINE, masks=tuple(MaskKind)),
     "wan": I2VRecipe(method=Method.WAN),
     "consisti2v": I2VRecipe(method=Method.CONSISTI2V, frame_init_cutoff=0.25),
+    "i2vgenxl": I2VRecipe(method=Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL, ImageEncoder.DETAIL)),
+    # the survey's claim, measured: the global encoder alone keeps the meaning of the image, not its details
+    "i2vgenxl-global": I2VRecipe(method=Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL,)),
+    "i2vgenxl-detail": I2VRecipe(method=Method.I2VGENXL, encoders=(ImageEncoder.DETAIL,)),
 }
