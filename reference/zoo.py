@@ -71,6 +71,8 @@ GPU_PROFILES: dict[str, dict[str, int]] = {
     "videofusion-tiny": {"steps": 6000, "batch_size": 16},  # the residual generator is what needs the steps
     "cogvideox-tiny": {"steps": 4800, "batch_size": 32},  # their CPU recipes, for a lent GPU
     "wan-tiny": {"steps": 4800, "batch_size": 32},
+    "cogvideox-ablation-divided": {"steps": 4800, "batch_size": 32},
+    "cogvideox-ablation-shared-adaln": {"steps": 4800, "batch_size": 32},
 }
 PROFILES = ("cpu", "gpu")
 

@@ -10,7 +10,7 @@ import pytest
 
 from reference import store, zoo
 
-SHRUNK = {"eval_samples": 2, "diversity_samples": 2, "sample_steps": 2}
+SHRUNK = {"eval_samples": 2, "diversity_samples": 2, "sample_steps": 2, "curve_samples": 2}  # curve_samples: the guidance sweep
 
 
 @pytest.mark.parametrize("name", sorted(zoo.GPU_PROFILES))

@@ -17,4 +17,6 @@ ENTRIES = [
          "QK-LayerNorm, 3D RoPE, v-prediction with zero terminal SNR (chapter 8)", motion.COGVIDEOX),
     _t2v("wan-tiny", "Wan: flow-matching DiT, full 3D attention with qk-RMSNorm and 3D RoPE, cross-attention to "
          "caption tokens, one shared time MLP (chapter 8)", motion.WAN),
+    *[_t2v(f"cogvideox-ablation-{row}", f"CogVideoX ablation {row!r}: one change off cogvideox-tiny, same budget "
+           "(chapter 8)", recipe) for row, recipe in motion.COGVIDEOX_ABLATIONS.items()],
 ]
