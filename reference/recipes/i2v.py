@@ -98,7 +98,7 @@ class I2VRecipe:
     image_tokens: int = 4  # cross-attention tokens the CLIP embedding becomes
     detail_channels: int = 4  # channels the detail encoder adds to the input
     train: TrainConfig = TrainConfig(
-        steps=1200, batch_size=32, lr=5e-4, warmup_steps=50, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995,
+        steps=800, batch_size=32, lr=5e-4, warmup_steps=50, decay_start=0.5, min_lr_ratio=0.1, ema_decay=0.995,
         amp=False, checkpoint_every=200,
     )
     eval_samples: int = 256

@@ -8,9 +8,9 @@ groups the models by chapter.
 from __future__ import annotations
 
 from ..entry import Entry
-from . import chapter_0, chapter_1, chapter_2, chapter_3, chapter_4, chapter_5, chapter_6, chapter_8
+from . import chapter_0, chapter_1, chapter_2, chapter_3, chapter_4, chapter_5, chapter_6, chapter_7, chapter_8
 
-CHAPTERS = (chapter_0, chapter_1, chapter_2, chapter_3, chapter_4, chapter_5, chapter_6, chapter_8)
+CHAPTERS = (chapter_0, chapter_1, chapter_2, chapter_3, chapter_4, chapter_5, chapter_6, chapter_7, chapter_8)
 
 
 def entries() -> dict[str, Entry]:
