@@ -26,7 +26,6 @@ starts, the caption where it goes), flicker and persistence.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -37,11 +36,9 @@ from einops import rearrange
 from torch import nn
 
 from .. import evaluation, store
-from ..data import Batch, Tokenizer
-from ..diffusion import DDIMSampler, NoiseSchedule, Parameterisation, guided
-from ..diffusion.flow import euler_sample
+from ..data import Batch
+from ..diffusion import NoiseSchedule
 from ..diffusion.noise import video_noise
-from ..evaluation import HELD_OUT, prompt
 from ..metrics.judge import caption_accuracy
 from ..metrics.quality import psnr, ssim
 from ..models.clip import CLIP
@@ -293,53 +290,31 @@ def generate(model: ImageToVideo, recipe: I2VRecipe, prompts: list[str], seed: i
     if task is not MaskKind.IMAGE and recipe.method is not Method.SEINE:
         raise ValueError(f"{recipe.method.value} models do image-to-video only; {task.value} needs SEINE")
     m = recipe.motion
-    device = next(model.parameters()).device
-    encoder, schedule, tokenizer = motion.Encoder(m), NoiseSchedule(m.schedule), Tokenizer()
-    generator = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, len(prompts), batch_size):
-        chunk, clips = prompts[start : start + batch_size], given[start : start + batch_size].to(device)
-        tokens = tokenizer.encode_batch(chunk).to(device)
-        shape = encoder.shape(len(chunk), device)
-        mask = frame_mask(task, shape[2], k).expand(len(chunk), -1) if recipe.method is Method.SEINE else None
+    encoder, schedule = motion.Encoder(m), NoiseSchedule(m.schedule)
+
+    def prepare(rows: slice, noise: torch.Tensor) -> motion.Chunk:
+        """The condition of these rows' given clips bound to the model, FrameInit's start if the
+        recipe has it, and the first-frame latent for a first-frame model."""
+        clips = given[rows].to(noise.device)
+        mask = frame_mask(task, noise.shape[2], k).expand(len(clips), -1) if recipe.method is Method.SEINE else None
         cond = condition(recipe, model, encoder, clips, mask)
         first = encoder.encode(model, _image_clip(clips))[:, :, :1]
 
-        def with_condition(x: torch.Tensor, t: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
-            return model(x, t, words, cond if len(x) == len(chunk) else cond.repeat(2))  # guidance doubles the batch
+        def denoiser(x: torch.Tensor, t: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+            return model(x, t, words, cond if len(x) == len(clips) else cond.repeat(2))  # guidance doubles the batch
 
-        model_fn = guided(with_condition, tokens, torch.zeros_like(tokens), m.guidance_scale)
-        noise = video_noise(shape, m.noise, m.noise_alpha, generator).to(device)
-        x = noise
+        start = noise
         if recipe.frame_init_cutoff:
             a = schedule.alpha_bar(torch.tensor(recipe.frame_init_tau)).item()
-            x = frame_init(first[:, :, 0], shape[2], noise, math.sqrt(a), math.sqrt(1 - a), recipe.frame_init_cutoff)
+            start = frame_init(first[:, :, 0], noise.shape[2], noise, math.sqrt(a), math.sqrt(1 - a), recipe.frame_init_cutoff)
+        return motion.Chunk(denoiser, start, first if m.first_frame_given else None)
 
-        def call(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            if not m.first_frame_given:
-                return model_fn(x, t)
-            times = t[:, None].repeat(1, x.shape[2])  # (n, f): frame 1 clean at time 0
-            times[:, 0] = 0
-            return model_fn(torch.cat([first, x[:, :, 1:]], dim=2), times)
-
-        if m.objective is motion.Objective.FLOW:
-            x = euler_sample(call, x, m.sample_steps, m.flow_shift)
-        else:
-            sampler = DDIMSampler(schedule, m.sample_steps, Parameterisation.V, clip_x0=False,
-                                  trailing=m.schedule.zero_terminal_snr)
-            for t in sampler.timesteps.tolist():
-                x = sampler.step(call(x, torch.full((x.shape[0],), float(t), device=device)), t, x).prev_sample
-        if m.first_frame_given:
-            x = torch.cat([first, x[:, :, 1:]], dim=2)
-        out.append(encoder.decode(model, x).cpu())
-    return torch.cat(out)
+    return motion.generate(model, m, prompts, seed, batch_size, clip_x0=False, prepare=prepare)
 
 
 def eval_set(recipe: I2VRecipe, n: int) -> tuple[list[str], torch.Tensor]:
     """n held-out prompts (cycling) and rendered clips of them, whose first frames are the images."""
-    holdout = recipe.data.holdout or HELD_OUT
-    combinations = list(itertools.islice(itertools.cycle(holdout), n))
-    return [prompt(c) for c in combinations], motion.first_frames(recipe.base, combinations, recipe.eval_seed)
+    return motion.eval_set(dataclasses.replace(recipe.base, eval_seed=recipe.eval_seed), n, clips=True)
 
 
 def evaluate(model: ImageToVideo, recipe: I2VRecipe) -> dict[str, float | int | str | list[float]]:

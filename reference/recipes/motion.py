@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -335,30 +337,49 @@ def first_frames(recipe: MotionRecipe, combinations: list[Combination], seed: in
     return render_combinations(combinations, seed, recipe.data.world)
 
 
+class Chunk(NamedTuple):
+    """What `generate` samples one batch with: the denoiser `(x, t, tokens) -> prediction` with
+    whatever else it takes bound (an image condition, chapter 7), the latents sampling starts from,
+    and the clean first-frame latents held fixed at time 0 (None: every frame is generated)."""
+
+    denoiser: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+    start: torch.Tensor
+    first: torch.Tensor | None = None
+
+
+Prepare = Callable[[slice, torch.Tensor], Chunk]  # (the batch's rows, its noise) -> what it samples with
+
+
 @torch.no_grad()
 def generate(model: Denoiser, recipe: MotionRecipe, prompts: list[str], seed: int = 0, batch_size: int = 64,
-             given: torch.Tensor | None = None, clip_x0: bool | None = None) -> torch.Tensor:
+             given: torch.Tensor | None = None, clip_x0: bool | None = None,
+             prepare: Prepare | None = None) -> torch.Tensor:
     """Clips `(n, 3, f, h, w)` in [-1, 1] for the prompts; deterministic given the seed. `given`:
     clips whose first frame conditions a first-frame model (required for such a model). `clip_x0`:
     clamp DDIM's x0 estimate to [-1, 1] at every step; right for pixels (the default there), wrong
-    for latents, whose values are not bounded that way (chapter 6 measures what it costs)."""
-    if recipe.first_frame_given and given is None:
+    for latents, whose values are not bounded that way (chapter 6 measures what it costs).
+    `prepare`: what each batch samples with (`Chunk`), for models that take more than words;
+    by default the model itself from the drawn noise, with `given`'s first frame for a first-frame model."""
+    if recipe.first_frame_given and given is None and prepare is None:
         raise ValueError("this model generates frames 2..F from a given first frame: pass `given` clips")
     device = next(model.parameters()).device
     encoder = Encoder(recipe)
     schedule = NoiseSchedule(recipe.schedule)
     tokenizer = Tokenizer()
     generator = torch.Generator().manual_seed(seed)
+
+    def plain(rows: slice, noise: torch.Tensor) -> Chunk:
+        first = encoder.encode(model, given[rows].to(device))[:, :, :1] if recipe.first_frame_given else None
+        return Chunk(model, noise, first)
+
     out = []
     for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start : start + batch_size]
-        tokens = tokenizer.encode_batch(chunk).to(device)
-        model_fn = guided(model, tokens, torch.zeros_like(tokens), recipe.guidance_scale)
-        shape = encoder.shape(len(chunk), device)
-        x = video_noise(shape, recipe.noise, recipe.noise_alpha, generator).to(device)
-        first = None
-        if recipe.first_frame_given:
-            first = encoder.encode(model, given[start : start + batch_size].to(device))[:, :, :1]
+        rows = slice(start, start + batch_size)
+        tokens = tokenizer.encode_batch(prompts[rows]).to(device)
+        shape = encoder.shape(len(prompts[rows]), device)
+        chunk = (prepare or plain)(rows, video_noise(shape, recipe.noise, recipe.noise_alpha, generator).to(device))
+        model_fn = guided(chunk.denoiser, tokens, torch.zeros_like(tokens), recipe.guidance_scale)
+        first = chunk.first
 
         def call(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             """The model at times `t` `(n,)`; with a given first frame, frame 1 is clean at time 0."""
@@ -368,6 +389,7 @@ def generate(model: Denoiser, recipe: MotionRecipe, prompts: list[str], seed: in
             times[:, 0] = 0
             return model_fn(torch.cat([first, x[:, :, 1:]], dim=2), times)
 
+        x = chunk.start
         if recipe.objective is Objective.FLOW:
             x = euler_sample(call, x, recipe.sample_steps, recipe.flow_shift)
         else:
@@ -382,11 +404,13 @@ def generate(model: Denoiser, recipe: MotionRecipe, prompts: list[str], seed: in
     return torch.cat(out)
 
 
-def eval_set(recipe: MotionRecipe, n: int) -> tuple[list[str], torch.Tensor | None]:
-    """n held-out prompts (cycling) and, for a first-frame model, the clips whose first frame it is given."""
+def eval_set(recipe: MotionRecipe, n: int, clips: bool | None = None) -> tuple[list[str], torch.Tensor | None]:
+    """n held-out prompts (cycling) and rendered clips of them (seeded by `eval_seed`), whose first
+    frame a model is given; `clips` by default only for a first-frame model."""
     holdout = recipe.data.holdout or HELD_OUT
     combinations = list(itertools.islice(itertools.cycle(holdout), n))
-    given = first_frames(recipe, combinations, recipe.eval_seed) if recipe.first_frame_given else None
+    wanted = recipe.first_frame_given if clips is None else clips
+    given = first_frames(recipe, combinations, recipe.eval_seed) if wanted else None
     return [prompt(c) for c in combinations], given
 
 
