@@ -145,3 +145,21 @@ def test_acd_is_zero_on_rendered_clips_and_two_thirds_of_a_colour_jump():
     got = average_content_distance(video)
     assert got.scored == 1.0 and abs(got.acd - 2 / 3 * 255 * 2**0.5) < 1e-3
     assert average_content_distance(-torch.ones(2, 3, 4, 8, 8)).scored == 0.0
+
+
+def test_size_drift_is_zero_on_rendered_clips_and_measures_a_growing_square():
+    """Rendered objects keep their size while bouncing (drift a few % from the rim); a 4 x 4 square that grows
+    to 6 x 6 in its second and last frame changed its area by 36 / 16 - 1 = 1.25."""
+    from reference.data import WorldConfig, render_combinations
+    from reference.metrics import size_drift
+
+    rendered = render_combinations([("red", "circle", "left"), ("blue", "triangle", "up")], 0, WorldConfig())
+    assert size_drift(rendered).drift < 0.1 and size_drift(rendered).scored == 1.0  # the anti-aliased rim: a few %
+    video = -torch.ones(2, 3, 2, 16, 16)
+    video[:, 0, 0, 4:8, 4:8] = 1.0
+    video[:, 0, 1, 4:10, 4:10] = 1.0
+    video[1, :, 0] = -1.0  # no object in the first frame: not scored
+    got = size_drift(video)
+    assert abs(got.drift - 1.25) < 1e-6 and abs(got.last - 1.25) < 1e-6 and got.scored == 0.5
+    with pytest.raises(ValueError, match="f >= 2"):
+        size_drift(video[:, :, :1])

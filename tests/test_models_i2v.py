@@ -15,6 +15,7 @@ from reference.models.i2v import (
     frame_mask,
     frequency_mix,
     gaussian_low_pass,
+    pixel_frames,
     random_frame_masks,
     seine_condition,
     seine_input,
@@ -94,6 +95,17 @@ def test_wan_regroups_a_hand_made_mask():
         assert torch.equal(wan_mask_channels(mask[None], 2, 3)[0], _wan_original(mask, 2, 3))
     with pytest.raises(ValueError, match="1 \\+ 4k"):
         wan_mask_channels(torch.ones(1, 8, dtype=torch.bool), 2, 2)
+
+
+def test_pixel_frames_of_latent_frames():
+    """The middle of 3 latent frames is pixel frames 2..5 of 9; a latent mask of the frames that
+    cover a pixel mask, spread back, gives every pixel frame of those latent frames."""
+    middle = torch.tensor([[False, True, False]])
+    assert pixel_frames(middle).nonzero()[:, 1].tolist() == [1, 2, 3, 4]
+    assert pixel_frames(frame_mask(MaskKind.TRANSITION, 3)[None]).nonzero()[:, 1].tolist() == [0, 5, 6, 7, 8]
+    assert pixel_frames(torch.tensor([[True, False]]), factor=2).tolist() == [[True, False, False]]
+    with pytest.raises(ValueError, match="\\(b, n\\) mask"):
+        pixel_frames(middle[0])
 
 
 def test_widened_embedding_starts_as_the_base_model():

@@ -101,7 +101,7 @@ def test_each_method_trains_samples_and_measures_through_the_zoo(i2v_zoo):
         name = f"i2v-{method.value}-test"
         card = zoo.card(name)
         assert card["initialised_from"]["name"] == "t2v-test"
-        for key in ("first_frame_psnr", "first_frame_ssim", "colour_accuracy", "motion_accuracy", "flicker"):
+        for key in ("first_frame_psnr", "first_frame_ssim", "colour_accuracy", "motion_accuracy", "flicker", "size_drift"):
             assert key in card["metrics"], (name, key)
         assert 0 < card["metrics"]["first_frame_psnr"] < 100 and -1 <= card["metrics"]["first_frame_ssim"] <= 1
         model = zoo.load(name, "cpu")
@@ -109,6 +109,11 @@ def test_each_method_trains_samples_and_measures_through_the_zoo(i2v_zoo):
         assert a.shape == (2, 3, 9, 16, 16) and a.abs().max() <= 1
         assert torch.equal(a, i2v.generate(model, recipe, prompts, seed=3, given=clips)), "seeded"
     assert "FrameInit cutoff 0.25" in zoo.card("i2v-consisti2v-test")["metrics"]["sampler"]
+    seine_card = zoo.card("i2v-seine-test")["metrics"]
+    for key in ("interpolation_psnr", "middle_psnr_first_only", "prediction_psnr", "end_psnr_first_only"):
+        assert 0 < seine_card[key] < 100, key
+    assert "interpolation_psnr" not in zoo.card("i2v-wan-test")["metrics"], "only SEINE does the other tasks"
+    assert i2v.left_to_fill(RECIPES[Method.SEINE], 9, MaskKind.INTERPOLATION).nonzero()[:, 0].tolist() == [1, 2, 3, 4]
     seine = zoo.load("i2v-seine-test", "cpu")
     assert i2v.generate(seine, RECIPES[Method.SEINE], prompts, given=clips, task=MaskKind.TRANSITION).shape == (2, 3, 9, 16, 16)
     with pytest.raises(ValueError, match="image-to-video only"):

@@ -1,6 +1,6 @@
 """Metrics: the toy world's judge (caption accuracy, flicker, persistence) and PSNR/SSIM."""
 
-from .consistency import ContentDistance, average_content_distance
+from .consistency import ContentDistance, SizeDrift, average_content_distance, size_drift
 from .judge import (
     Accuracy,
     JudgeConfig,
@@ -16,6 +16,6 @@ from .quality import motion_psnr, psnr, ssim
 
 __all__ = [
     "Accuracy", "ContentDistance", "JudgeConfig", "JudgedObject", "Judgement", "caption_accuracy", "flicker_per_step", "judge", "judge_video",
-    "average_content_distance",
+    "SizeDrift", "average_content_distance", "size_drift",
     "motion_psnr", "parse_caption", "psnr", "ssim",
 ]

@@ -120,6 +120,15 @@ def wan_mask_channels(pixel_mask: torch.Tensor, height: int, width: int, factor:
     return repeat(rearrange(m, "b (n r) -> b r n", r=factor), "b r n -> b r n h w", h=height, w=width)
 
 
+def pixel_frames(latent_mask: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """Which pixel frames a `(b, n)` mask over a causal VAE's latent frames covers: `(b, F)`,
+    F = 1 + factor * (n - 1). The first latent frame holds pixel frame 1 alone, each later one the
+    next `factor` pixel frames (so the middle latent of 3 is pixel frames 2..5 of 9)."""
+    if latent_mask.dim() != 2 or factor < 1:
+        raise ValueError(f"expected a (b, n) mask and factor >= 1, got {tuple(latent_mask.shape)} and {factor}")
+    return torch.cat([latent_mask[:, :1], repeat(latent_mask[:, 1:], "b n -> b (n r)", r=factor)], dim=1)
+
+
 def widen_patch_embed(embed: PatchEmbed, extra: int) -> PatchEmbed:
     """A copy of `embed` taking `extra` more input channels, whose weights start at zero: the
     widened model computes exactly what the original did, whatever the new channels hold."""

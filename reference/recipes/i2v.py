@@ -39,6 +39,7 @@ from .. import evaluation, store
 from ..data import Batch
 from ..diffusion import NoiseSchedule
 from ..diffusion.noise import video_noise
+from ..metrics.consistency import size_drift
 from ..metrics.judge import caption_accuracy
 from ..metrics.quality import psnr, ssim
 from ..models.clip import CLIP
@@ -47,6 +48,7 @@ from ..models.i2v import (
     MaskKind,
     frame_init,
     frame_mask,
+    pixel_frames,
     random_frame_masks,
     seine_condition,
     wan_mask_channels,
@@ -317,17 +319,48 @@ def eval_set(recipe: I2VRecipe, n: int) -> tuple[list[str], torch.Tensor]:
     return motion.eval_set(dataclasses.replace(recipe.base, eval_seed=recipe.eval_seed), n, clips=True)
 
 
+def left_to_fill(recipe: I2VRecipe, frames: int, task: MaskKind, k: int = 2) -> torch.Tensor:
+    """The `(F,)` mask of the pixel frames a SEINE task leaves to the model (its mask is over latent frames)."""
+    _, time_factor = _vae_factors(recipe)
+    return ~pixel_frames(frame_mask(task, (frames - 1) // time_factor + 1, k)[None], time_factor)[0]
+
+
+def filled_psnr(model: ImageToVideo, recipe: I2VRecipe, prompts: list[str], clips: torch.Tensor, task: MaskKind,
+                k: int = 2) -> float:
+    """SEINE's other tasks, where the truth is known: the frames of `clips` a task gives are given,
+    and the PSNR of the pixel frames it leaves to the model is measured against the clips."""
+    videos = generate(model, recipe, prompts, seed=recipe.eval_seed, given=clips, task=task, k=k)
+    missing = left_to_fill(recipe, clips.shape[2], task, k)
+    return psnr(videos[:, :, missing], clips[:, :, missing]).mean().item()
+
+
 def evaluate(model: ImageToVideo, recipe: I2VRecipe) -> dict[str, float | int | str | list[float]]:
     """First-frame fidelity (PSNR, SSIM against the condition), the judge per attribute and per
-    frame, flicker, persistence and sampling time on `eval_samples` held-out clips."""
+    frame, the object's size drift, flicker, persistence and sampling time on `eval_samples`
+    held-out clips; for SEINE also the PSNR of the frames its interpolation and prediction tasks
+    fill in (and, to compare, of the same middle frames from the first frame alone)."""
     prompts, clips = eval_set(recipe, recipe.eval_samples)
     videos, timing = evaluation.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, given=clips), model)
     m = recipe.motion
-    return {
+    drift = size_drift(videos)
+    metrics = {
         "first_frame_psnr": psnr(videos[:, :, 0], clips[:, :, 0]).mean().item(),
         "first_frame_ssim": ssim(videos[:, :, 0], clips[:, :, 0]).mean().item(),
         **evaluation.judged(caption_accuracy(videos, prompts)),
         **evaluation.by_frame(videos, prompts),
+        "size_drift": drift.drift,
+        "size_drift_last": drift.last,
+    }
+    if recipe.method is Method.SEINE:
+        middle = left_to_fill(recipe, videos.shape[2], MaskKind.INTERPOLATION)
+        end = left_to_fill(recipe, videos.shape[2], MaskKind.PREDICTION)
+        metrics |= {
+            "interpolation_psnr": filled_psnr(model, recipe, prompts, clips, MaskKind.INTERPOLATION),
+            "middle_psnr_first_only": psnr(videos[:, :, middle], clips[:, :, middle]).mean().item(),
+            "prediction_psnr": filled_psnr(model, recipe, prompts, clips, MaskKind.PREDICTION),
+            "end_psnr_first_only": psnr(videos[:, :, end], clips[:, :, end]).mean().item(),
+        }
+    return metrics | {
         **timing,
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations, first frame of a rendered clip given",
