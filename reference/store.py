@@ -27,28 +27,37 @@ CHECKPOINTS = ROOT / "checkpoints"
 RUNS = ROOT / "runs"  # resumable training state (git-ignored)
 
 _build: Callable[[str], nn.Module] | None = None  # name -> an untrained model of that name's architecture
+_aliases: dict[str, str] = {}  # a second name readers look for -> the shipped model it means
 
 
 class ZooError(RuntimeError):
     """A zoo file is missing, corrupt or unknown; the message names the command that fixes it."""
 
 
-def connect(build: Callable[[str], nn.Module]) -> None:
-    """Called by the registry: how to build the (untrained) model of a name, for `load`."""
+def connect(build: Callable[[str], nn.Module], aliases: dict[str, str] | None = None) -> None:
+    """Called by the registry: how to build the (untrained) model of a name, for `load`, and the
+    aliases (e.g. `i2v-tiny`, the best image-to-video model, whatever its method's name is)."""
     global _build
     _build = build
+    _aliases.clear()
+    _aliases.update(aliases or {})
+
+
+def resolve(name: str) -> str:
+    """The shipped model a name means: itself, or the model an alias stands for."""
+    return _aliases.get(name, name)
 
 
 def weights_path(name: str) -> Path:
-    return CHECKPOINTS / f"{name}.safetensors"
+    return CHECKPOINTS / f"{resolve(name)}.safetensors"
 
 
 def card_path(name: str) -> Path:
-    return CHECKPOINTS / f"{name}.json"
+    return CHECKPOINTS / f"{resolve(name)}.json"
 
 
 def rebuild_command(name: str) -> str:
-    return f"python -m reference.zoo train {name}"
+    return f"python -m reference.zoo train {resolve(name)}"
 
 
 def sha256(path: Path) -> str:
@@ -86,7 +95,7 @@ def load(name: str, device: torch.device | str | None = None) -> nn.Module:
     if _build is None:
         raise ZooError("the zoo's registry is not loaded: `import reference.zoo` first (it tells the store "
                        "how to build each model)")
-    model = _build(name)  # first: an unknown name fails here, naming the known ones
+    model = _build(resolve(name))  # first: an unknown name fails here, naming the known ones
     check(name)
     state = {k: v.float() for k, v in load_file(weights_path(name)).items()}
     model.load_state_dict(state)

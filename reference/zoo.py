@@ -36,7 +36,7 @@ from torch import nn
 from . import store
 from .entry import Entry
 from .recipes import motion
-from .registry import entries
+from .registry import aliases, entries
 
 # The store's API, re-exported: chapters and users call zoo.card(NAME) and zoo.load(NAME).
 from .store import ZooError, card, card_path, load, load_frozen, rebuild_command, sha256, weights_path  # noqa: F401
@@ -53,6 +53,7 @@ def by_chapter() -> dict[int, list[str]]:
 
 # Every model the book ships, declared per chapter in `reference.registry`.
 REGISTRY: dict[str, Entry] = entries()
+ALIASES: dict[str, str] = aliases()  # e.g. i2v-tiny -> the image-to-video model that measured best
 
 
 # GPU profiles: the full-quality training of the models whose CPU files miss their bars (issue:
@@ -81,8 +82,10 @@ DEPENDENCY_FIELDS = ("init_from", "init_temporal_from", "vae", "decoder", "naive
 
 
 def entry(name: str) -> Entry:
+    """NAME's entry (an alias gives the entry it stands for)."""
+    name = ALIASES.get(name, name)
     if name not in REGISTRY:
-        raise ZooError(f"unknown zoo model {name!r}; known: {sorted(REGISTRY)}")
+        raise ZooError(f"unknown zoo model {name!r}; known: {sorted(REGISTRY)}, aliases: {sorted(ALIASES)}")
     return REGISTRY[name]
 
 
@@ -92,7 +95,7 @@ def build(name: str) -> nn.Module:
     return spec.build(spec.recipe)
 
 
-store.connect(build)  # the store builds models by name through the registry, without importing it
+store.connect(build, ALIASES)  # the store builds models by name through the registry, without importing it
 
 
 def recipe_of(name: str, profile: str = "cpu") -> Any:
@@ -151,6 +154,7 @@ def train_model(name: str, device: str | None = None, steps: int | None = None, 
     """Train by the recipe, write weights and card, measure the card's metrics on the written file.
     `deadline` (a `time.time()` value) stops training early; the card then records the steps done.
     `profile` "gpu" trains by the model's GPU profile (`GPU_PROFILES`); the card records which."""
+    name = ALIASES.get(name, name)  # an alias trains the model it stands for
     spec = entry(name)
     recipe = recipe_of(name, profile)
     if steps is not None:
@@ -418,6 +422,7 @@ def _print_list() -> None:
         rows.append((f"chapter {chapter}", "", "", "", ""))
         for name in names:
             rows.append(_list_row(name, REGISTRY[name]))
+        rows += [(alias, "", "", "", f"alias of {target}") for alias, target in ALIASES.items() if target in names]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         indent = "" if row[0].startswith("chapter ") or row[0] == "name" else "  "

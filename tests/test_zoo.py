@@ -465,3 +465,26 @@ def test_each_registry_module_declares_its_own_chapter():
         number = int(module.__name__.rsplit("_", 1)[1])
         assert module.ENTRIES and {spec.chapter for spec in module.ENTRIES} == {number}, module.__name__
     assert list(zoo.REGISTRY) == list(registry.entries())
+
+
+def test_an_alias_is_the_model_it_stands_for(capsys, monkeypatch):
+    """`i2v-tiny` is the best image-to-video model under its method's name: one file, one card,
+    one entry; the listing shows it; a bad alias is refused when the registry is read."""
+    from reference import registry, store
+
+    assert zoo.ALIASES == registry.aliases() and "i2v-tiny" in zoo.ALIASES
+    target = zoo.ALIASES["i2v-tiny"]
+    assert zoo.entry("i2v-tiny") is zoo.REGISTRY[target] and "i2v-tiny" not in zoo.REGISTRY
+    assert zoo.card_path("i2v-tiny") == zoo.card_path(target) and zoo.card("i2v-tiny")["name"] == target
+    assert store.rebuild_command("i2v-tiny") == f"python -m reference.zoo train {target}"
+    a, b = zoo.load("i2v-tiny", "cpu"), zoo.load(target, "cpu")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    zoo.main(["list"])
+    assert f"alias of {target}" in capsys.readouterr().out
+    monkeypatch.setitem(registry.chapter_7.ALIASES, "x-tiny", "no-such-model")
+    with pytest.raises(ValueError, match="not a zoo model"):
+        registry.aliases()
+    monkeypatch.setitem(registry.chapter_7.ALIASES, "x-tiny", "t2v-tiny")
+    monkeypatch.setitem(registry.chapter_7.ALIASES, "t2v-tiny", target)
+    with pytest.raises(ValueError, match="already a zoo name"):
+        registry.aliases()
