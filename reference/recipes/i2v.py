@@ -377,6 +377,9 @@ RECIPES: dict[str, I2VRecipe] = {
     "seine": I2VRecipe(method=Method.SEINE, masks=tuple(MaskKind)),
     "wan": I2VRecipe(method=Method.WAN),
     "consisti2v": I2VRecipe(method=Method.CONSISTI2V, frame_init_cutoff=0.25),
+    # the same at twice the fine-tuning (the next try at the per-frame shape bar, which 800 steps miss)
+    "consisti2v-long": I2VRecipe(method=Method.CONSISTI2V, frame_init_cutoff=0.25,
+                                 train=dataclasses.replace(I2VRecipe.train, steps=1600)),
     "i2vgenxl": I2VRecipe(method=Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL, ImageEncoder.DETAIL)),
     # the survey's claim, measured: the global encoder alone keeps the meaning of the image, not its details
     "i2vgenxl-global": I2VRecipe(method=Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL,)),

@@ -10,12 +10,13 @@ DESCRIPTIONS = {
     "seine": "SEINE: mask and masked latents concatenated on channels, four tasks in training",
     "wan": "Wan 2.1: four latent mask channels and the image's latents concatenated on channels",
     "consisti2v": "ConsistI2V: the clean first-frame latent substituted, FrameInit noise at sampling",
+    "consisti2v-long": "ConsistI2V at twice the fine-tuning steps (1600)",
     "i2vgenxl": "I2VGen-XL: CLIP image tokens beside the words and a detail encoder's channels",
     "i2vgenxl-global": "I2VGen-XL with its global (CLIP) encoder only",
     "i2vgenxl-detail": "I2VGen-XL with its detail encoder only",
 }
 
-SHIPPED = ("wan", "consisti2v")  # the methods trained so far; the others' recipes are ready
+SHIPPED = ("wan", "consisti2v", "seine", "i2vgenxl")  # trained; the others' recipes are ready
 
 ENTRIES = [
     Entry(name=f"i2v-{method}-tiny", description=f"{DESCRIPTIONS[method]}, fine-tuned from t2v-tiny (chapter 7)",
