@@ -112,6 +112,9 @@ def test_each_method_trains_samples_and_measures_through_the_zoo(i2v_zoo):
     seine_card = zoo.card("i2v-seine-test")["metrics"]
     for key in ("interpolation_psnr", "middle_psnr_first_only", "prediction_psnr", "end_psnr_first_only"):
         assert 0 < seine_card[key] < 100, key
+    for key in ("psnr_by_frame", "interpolation_psnr_by_frame", "prediction_psnr_by_frame"):
+        assert len(seine_card[key]) == 9, key
+    assert seine_card["psnr_by_frame"][0] == pytest.approx(seine_card["first_frame_psnr"], rel=1e-5)
     assert "interpolation_psnr" not in zoo.card("i2v-wan-test")["metrics"], "only SEINE does the other tasks"
     assert i2v.left_to_fill(RECIPES[Method.SEINE], 9, MaskKind.INTERPOLATION).nonzero()[:, 0].tolist() == [1, 2, 3, 4]
     seine = zoo.load("i2v-seine-test", "cpu")

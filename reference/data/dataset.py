@@ -45,6 +45,13 @@ def single_frame(config: WorldConfig) -> WorldConfig:
     return replace(config, frames=1)
 
 
+def random_frames(videos: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One frame `(b, c, h, w)` drawn at random from each clip `(b, c, f, h, w)`: the image data of
+    models that learn from frames of videos (MoCoGAN's image critic, the toy CLIP, the prior)."""
+    index = torch.randint(0, videos.shape[2], (videos.shape[0],), generator=generator).to(videos.device)
+    return videos[torch.arange(videos.shape[0], device=videos.device), :, index]
+
+
 class ShapesDataset(Dataset[Sample]):
     """Rendered toy videos with their tokenised captions; `world.frames == 1` gives images."""
 

@@ -34,6 +34,7 @@ from einops import rearrange, repeat
 from torch import nn
 from torch.nn import functional as F
 
+from ..data.dataset import random_frames
 from ..data.vocab import WORDS
 from ..data.world import COLOURS, MOTIONS, SHAPES
 
@@ -238,12 +239,6 @@ def _bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
 
 def _classes(logits: dict[str, torch.Tensor], labels: Labels) -> torch.Tensor:
     return sum(F.cross_entropy(logits[name], getattr(labels, name)) for name in CLASSES)
-
-
-def random_frames(video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One frame per clip, at a random index: `(b, c, f, h, w)` -> `(b, c, h, w)` for D_I."""
-    index = torch.randint(video.shape[2], (video.shape[0],), generator=generator).to(video.device)
-    return video[torch.arange(video.shape[0], device=video.device), :, index]
 
 
 def discriminator_loss(model: MoCoGAN, real: torch.Tensor, fake: torch.Tensor, labels: Labels,

@@ -53,9 +53,11 @@ class TextLayer(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """x `(b, m, d)`; keep `(b, m)` bool, the keys each query may look at."""
+        """x `(b, m, d)`; keep `(b, m)` bool, the keys every query may look at, or `(b, m, m)`, the
+        keys each query may look at (query along dim 1: a causal mask, chapter 4's prior)."""
         q, k, v = rearrange(self.qkv(self.norm1(x)), "b m (three heads d) -> three b heads m d", three=3, heads=self.heads)
-        x = x + self.out(rearrange(attention(q, k, v, mask=keep[:, None, None, :]), "b heads m d -> b m (heads d)"))
+        mask = keep[:, None] if keep.dim() == 3 else keep[:, None, None, :]
+        x = x + self.out(rearrange(attention(q, k, v, mask=mask), "b heads m d -> b m (heads d)"))
         return x + self.mlp(self.norm2(x))
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..data import COLOURS, SHAPES, Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate
+from ..data import COLOURS, SHAPES, Batch, DatasetConfig, ShapesDataset, Tokenizer, WorldConfig, collate, random_frames
 from ..data.vocab import PAD_ID
 from ..data.world import MOTIONS
 from ..evaluation import HELD_OUT
@@ -54,12 +54,6 @@ def build_model(recipe: CLIPRecipe) -> CLIP:
         raise ValueError(f"the encoder takes {recipe.model.image_size}^2 frames; the data has "
                          f"{recipe.data.world.height} x {recipe.data.world.width}")
     return CLIP(recipe.model)
-
-
-def random_frames(videos: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One frame `(b, c, h, w)` drawn at random from each clip `(b, c, f, h, w)`."""
-    index = torch.randint(0, videos.shape[2], (videos.shape[0],), generator=generator).to(videos.device)
-    return videos[torch.arange(videos.shape[0], device=videos.device), :, index]
 
 
 def object_matches(tokens: torch.Tensor) -> torch.Tensor:

@@ -325,19 +325,25 @@ def left_to_fill(recipe: I2VRecipe, frames: int, task: MaskKind, k: int = 2) -> 
     return ~pixel_frames(frame_mask(task, (frames - 1) // time_factor + 1, k)[None], time_factor)[0]
 
 
+def psnr_by_frame(videos: torch.Tensor, clips: torch.Tensor) -> list[float]:
+    """Mean PSNR of each frame against the rendered clip: how fidelity falls with distance from
+    the given frames."""
+    return [psnr(videos[:, :, k], clips[:, :, k]).mean().item() for k in range(videos.shape[2])]
+
+
 def filled_psnr(model: ImageToVideo, recipe: I2VRecipe, prompts: list[str], clips: torch.Tensor, task: MaskKind,
-                k: int = 2) -> float:
-    """SEINE's other tasks, where the truth is known: the frames of `clips` a task gives are given,
-    and the PSNR of the pixel frames it leaves to the model is measured against the clips."""
+                k: int = 2) -> tuple[float, list[float]]:
+    """SEINE's other tasks, where the truth is known: the frames of `clips` a task gives are given;
+    the PSNR of the pixel frames it leaves to the model against the clips, and of every frame."""
     videos = generate(model, recipe, prompts, seed=recipe.eval_seed, given=clips, task=task, k=k)
     missing = left_to_fill(recipe, clips.shape[2], task, k)
-    return psnr(videos[:, :, missing], clips[:, :, missing]).mean().item()
+    return psnr(videos[:, :, missing], clips[:, :, missing]).mean().item(), psnr_by_frame(videos, clips)
 
 
 def evaluate(model: ImageToVideo, recipe: I2VRecipe) -> dict[str, float | int | str | list[float]]:
     """First-frame fidelity (PSNR, SSIM against the condition), the judge per attribute and per
-    frame, the object's size drift, flicker, persistence and sampling time on `eval_samples`
-    held-out clips; for SEINE also the PSNR of the frames its interpolation and prediction tasks
+    frame, PSNR per frame against the rendered clip, the object's size drift, flicker, persistence
+    and sampling time on `eval_samples` held-out clips; for SEINE also the PSNR of the frames its interpolation and prediction tasks
     fill in (and, to compare, of the same middle frames from the first frame alone)."""
     prompts, clips = eval_set(recipe, recipe.eval_samples)
     videos, timing = evaluation.timed(lambda: generate(model, recipe, prompts, seed=recipe.eval_seed, given=clips), model)
@@ -350,15 +356,20 @@ def evaluate(model: ImageToVideo, recipe: I2VRecipe) -> dict[str, float | int | 
         **evaluation.by_frame(videos, prompts),
         "size_drift": drift.drift,
         "size_drift_last": drift.last,
+        "psnr_by_frame": psnr_by_frame(videos, clips),
     }
     if recipe.method is Method.SEINE:
         middle = left_to_fill(recipe, videos.shape[2], MaskKind.INTERPOLATION)
         end = left_to_fill(recipe, videos.shape[2], MaskKind.PREDICTION)
+        interpolation, interpolation_by_frame = filled_psnr(model, recipe, prompts, clips, MaskKind.INTERPOLATION)
+        prediction, prediction_by_frame = filled_psnr(model, recipe, prompts, clips, MaskKind.PREDICTION)
         metrics |= {
-            "interpolation_psnr": filled_psnr(model, recipe, prompts, clips, MaskKind.INTERPOLATION),
+            "interpolation_psnr": interpolation,
             "middle_psnr_first_only": psnr(videos[:, :, middle], clips[:, :, middle]).mean().item(),
-            "prediction_psnr": filled_psnr(model, recipe, prompts, clips, MaskKind.PREDICTION),
+            "prediction_psnr": prediction,
             "end_psnr_first_only": psnr(videos[:, :, end], clips[:, :, end]).mean().item(),
+            "interpolation_psnr_by_frame": interpolation_by_frame,
+            "prediction_psnr_by_frame": prediction_by_frame,
         }
     return metrics | {
         **timing,
