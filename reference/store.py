@@ -109,3 +109,15 @@ def load_frozen(name: str, kind: type[nn.Module], needed_by: str, device: torch.
     if not isinstance(model, kind):
         raise ValueError(f"{name} is a {type(model).__name__}; {needed_by} needs a {kind.__module__}.{kind.__name__}")
     return model.requires_grad_(False)
+
+
+_FROZEN: dict[tuple[str, str, str], nn.Module] = {}
+
+
+def load_frozen_once(name: str, kind: type[nn.Module], needed_by: str, device: torch.device | str = "cpu") -> nn.Module:
+    """`load_frozen`, kept after the first call per file (its card's sha256) and device, for a
+    frozen model that a loss reads every training step (the CLIP of the prior and of I2VGen-XL)."""
+    key = (str(card_path(name)), card(name)["sha256"], str(device))
+    if key not in _FROZEN:
+        _FROZEN[key] = load_frozen(name, kind, needed_by, device)
+    return _FROZEN[key]

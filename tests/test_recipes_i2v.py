@@ -16,8 +16,8 @@ from reference.recipes.i2v import Condition, I2VRecipe, ImageEncoder, Method
 from tests.conftest import train_sandbox_zoo
 
 
-def _recipe(method: Method, **changes) -> I2VRecipe:
-    base = motion.MotionRecipe.tiny(vae="vae-test")
+def _recipe(method: Method, guidance: float = 1.0, **changes) -> I2VRecipe:
+    base = motion.MotionRecipe.tiny(vae="vae-test", guidance_scale=guidance)
     world = dataclasses.replace(base.data.world, frames=9)  # 3 latent frames: room for SEINE's tasks
     base = dataclasses.replace(base, data=dataclasses.replace(base.data, world=world),
                                model=dataclasses.replace(base.model, caption=CaptionKind.CROSS))
@@ -26,7 +26,7 @@ def _recipe(method: Method, **changes) -> I2VRecipe:
 
 RECIPES = {
     Method.SEINE: _recipe(Method.SEINE, masks=tuple(MaskKind)),
-    Method.WAN: _recipe(Method.WAN),
+    Method.WAN: _recipe(Method.WAN, guidance=2.0),
     Method.CONSISTI2V: _recipe(Method.CONSISTI2V, frame_init_cutoff=0.25),
     Method.I2VGENXL: _recipe(Method.I2VGENXL, encoders=(ImageEncoder.GLOBAL, ImageEncoder.DETAIL)),
 }
@@ -116,6 +116,8 @@ def test_each_method_trains_samples_and_measures_through_the_zoo(i2v_zoo):
         assert len(seine_card[key]) == 9, key
     assert seine_card["psnr_by_frame"][0] == pytest.approx(seine_card["first_frame_psnr"], rel=1e-5)
     assert "interpolation_psnr" not in zoo.card("i2v-wan-test")["metrics"], "only SEINE does the other tasks"
+    assert "unguided_shape_by_frame" not in seine_card, "measured twice only when the recipe guides"
+    assert len(zoo.card("i2v-wan-test")["metrics"]["unguided_shape_by_frame"]) == 9
     assert i2v.left_to_fill(RECIPES[Method.SEINE], 9, MaskKind.INTERPOLATION).nonzero()[:, 0].tolist() == [1, 2, 3, 4]
     seine = zoo.load("i2v-seine-test", "cpu")
     assert i2v.generate(seine, RECIPES[Method.SEINE], prompts, given=clips, task=MaskKind.TRANSITION).shape == (2, 3, 9, 16, 16)

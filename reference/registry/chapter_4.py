@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..entry import Entry
-from ..recipes import clip
+from ..recipes import clip, prior
 
 CLIP = Entry(
     name="clip-tiny",
@@ -13,4 +13,12 @@ CLIP = Entry(
     headline="object_retrieval",
 )
 
-ENTRIES = [CLIP]
+PRIOR = Entry(
+    name="prior-tiny",
+    description="Make-A-Video's prior P (DALL-E 2's diffusion prior): a caption to a clip-tiny image embedding, "
+                "trained on frames and their captions only (chapter 4)",
+    recipe=prior.PriorRecipe(), build=prior.build_model, loss=prior.make_loss, generate=None, evaluate=prior.evaluate,
+    headline="prior_object_retrieval",
+)
+
+ENTRIES = [CLIP, PRIOR]
