@@ -48,12 +48,12 @@ def start_clock() -> None:
 
 
 def runtime(key: str = "runtime") -> str:
-    """The time since `start_clock()`, as text ("2.5 minutes"); printed, and glued under `key` when
+    """The time since `start_clock()`, as text ("40 seconds", "2.5 minutes"); printed, and glued under `key` when
     the book is built (MyST-NB), so the chapter's first paragraph can show it with {glue:text}."""
     if _STARTED is None:
         raise RuntimeError("start_clock() was not called in this notebook's first cell")
-    minutes = (time.perf_counter() - _STARTED) / 60
-    text = f"{minutes:.1f} minutes"
+    seconds = time.perf_counter() - _STARTED
+    text = f"{seconds:.0f} seconds" if seconds < 60 else f"{seconds / 60:.1f} minutes"
     print(f"This notebook ran in {text}.")
     try:
         from myst_nb import glue
