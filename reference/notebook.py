@@ -53,7 +53,8 @@ def runtime(key: str = "runtime") -> str:
     if _STARTED is None:
         raise RuntimeError("start_clock() was not called in this notebook's first cell")
     seconds = time.perf_counter() - _STARTED
-    text = f"{seconds:.0f} seconds" if seconds < 60 else f"{seconds / 60:.1f} minutes"
+    whole = round(seconds)
+    text = f"{whole} second{'' if whole == 1 else 's'}" if seconds < 60 else f"{seconds / 60:.1f} minutes"
     print(f"This notebook ran in {text}.")
     try:
         from myst_nb import glue

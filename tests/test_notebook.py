@@ -23,10 +23,12 @@ def test_machine_shortens_the_cards_hardware():
 def test_runtime_says_seconds_under_a_minute_and_minutes_above(monkeypatch, capsys):
     from reference import notebook
 
-    clock = iter([100.0, 142.4, 100.0, 250.0])
+    clock = iter([100.0, 142.4, 100.0, 250.0, 0.0, 1.2])
     monkeypatch.setattr(notebook.time, "perf_counter", lambda: next(clock))
     notebook.start_clock()
     assert notebook.runtime() == "42 seconds"
     notebook.start_clock()
     assert notebook.runtime() == "2.5 minutes"
     assert "This notebook ran in 2.5 minutes." in capsys.readouterr().out
+    notebook.start_clock()
+    assert notebook.runtime() == "1 second"
