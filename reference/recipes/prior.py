@@ -164,14 +164,14 @@ def evaluate(model: DiffusionPrior, recipe: PriorRecipe) -> dict[str, float | in
     truth = clip.embed_frames(clips[:, :, clips.shape[2] // 2].to(device))  # a rendered frame of each prompt
     protos = prototypes(clip, recipe)
     prior_right, text_right = retrieval(sampled, protos, combinations), retrieval(text, protos, combinations)
+    pair = torch.tensor([PAIRS.index(c[:2]) for c in combinations], device=device)
+    same = (pair[:, None] == pair[None]) & ~torch.eye(len(pair), dtype=torch.bool, device=device)  # other frames of the pair
     return {
         **{f"prior_{k}_retrieval": v for k, v in prior_right.items()},
         **{f"text_{k}_retrieval": v for k, v in text_right.items()},
         "prior_cosine_to_frame": (sampled * truth).sum(dim=-1).mean().item(),
         "text_cosine_to_frame": (text * truth).sum(dim=-1).mean().item(),
-        "frame_cosine_to_frame": (truth @ truth.T)[  # two rendered frames of the same pair, for scale
-            torch.tensor([[a[:2] == b[:2] and i != j for j, b in enumerate(combinations)]
-                          for i, a in enumerate(combinations)], device=device)].mean().item(),
+        "frame_cosine_to_frame": (truth @ truth.T)[same].mean().item(),  # two rendered frames of one pair, for scale
         "eval_samples": len(prompts),
         "eval_prompts": "held-out colour x shape x motion combinations",
         "sampler": f"DDIM {recipe.sample_steps} steps on the x0 prediction, guidance {recipe.guidance_scale}",
