@@ -83,7 +83,7 @@ DEPENDENCY_FIELDS = ("init_from", "init_temporal_from", "vae", "decoder", "naive
 
 def entry(name: str) -> Entry:
     """NAME's entry (an alias gives the entry it stands for)."""
-    name = ALIASES.get(name, name)
+    name = store.resolve(name)
     if name not in REGISTRY:
         raise ZooError(f"unknown zoo model {name!r}; known: {sorted(REGISTRY)}, aliases: {sorted(ALIASES)}")
     return REGISTRY[name]
@@ -154,7 +154,7 @@ def train_model(name: str, device: str | None = None, steps: int | None = None, 
     """Train by the recipe, write weights and card, measure the card's metrics on the written file.
     `deadline` (a `time.time()` value) stops training early; the card then records the steps done.
     `profile` "gpu" trains by the model's GPU profile (`GPU_PROFILES`); the card records which."""
-    name = ALIASES.get(name, name)  # an alias trains the model it stands for
+    name = store.resolve(name)  # an alias trains the model it stands for
     spec = entry(name)
     recipe = recipe_of(name, profile)
     if steps is not None:
