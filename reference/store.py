@@ -27,6 +27,7 @@ CHECKPOINTS = ROOT / "checkpoints"
 RUNS = ROOT / "runs"  # resumable training state (git-ignored)
 
 _build: Callable[[str], nn.Module] | None = None  # name -> an untrained model of that name's architecture
+_recipe: Callable[[str], object] | None = None  # name -> the recipe that name trains by
 _aliases: dict[str, str] = {}  # a second name readers look for -> the shipped model it means
 
 
@@ -34,11 +35,13 @@ class ZooError(RuntimeError):
     """A zoo file is missing, corrupt or unknown; the message names the command that fixes it."""
 
 
-def connect(build: Callable[[str], nn.Module], aliases: dict[str, str] | None = None) -> None:
-    """Called by the registry: how to build the (untrained) model of a name, for `load`, and the
-    aliases (e.g. `i2v-tiny`, the best image-to-video model, whatever its method's name is)."""
-    global _build
-    _build = build
+def connect(build: Callable[[str], nn.Module], aliases: dict[str, str] | None = None,
+            recipe: Callable[[str], object] | None = None) -> None:
+    """Called by the registry: how to build the (untrained) model of a name, for `load`, the
+    aliases (e.g. `i2v-tiny`, the best image-to-video model, whatever its method's name is) and
+    how to find the recipe of a name, for `recipe`."""
+    global _build, _recipe
+    _build, _recipe = build, recipe
     _aliases.clear()
     _aliases.update(aliases or {})
 
@@ -100,6 +103,15 @@ def load(name: str, device: torch.device | str | None = None) -> nn.Module:
     state = {k: v.float() for k, v in load_file(weights_path(name)).items()}
     model.load_state_dict(state)
     return model.to(pick_device(str(device) if device else None)).eval()
+
+
+def recipe(name: str) -> object:
+    """The recipe a shipped model was trained by (a cascade reads each stage's sizes and sampler
+    from its stage's recipe)."""
+    if _recipe is None:
+        raise ZooError("the zoo's registry is not loaded: `import reference.zoo` first (it tells the store "
+                       "each model's recipe)")
+    return _recipe(resolve(name))
 
 
 def load_frozen(name: str, kind: type[nn.Module], needed_by: str, device: torch.device | str = "cpu") -> nn.Module:

@@ -78,7 +78,8 @@ GPU_PROFILES: dict[str, dict[str, int]] = {
 PROFILES = ("cpu", "gpu")
 
 # Recipe fields that name another zoo model a recipe reads (its image model, VAE, decoders).
-DEPENDENCY_FIELDS = ("init_from", "init_temporal_from", "vae", "decoder", "naive_decoder", "vqvae")
+DEPENDENCY_FIELDS = ("init_from", "init_temporal_from", "vae", "decoder", "naive_decoder", "vqvae", "clip", "prior",
+                     "interpolation", "sr_low", "sr_high")
 
 
 def entry(name: str) -> Entry:
@@ -95,7 +96,8 @@ def build(name: str) -> nn.Module:
     return spec.build(spec.recipe)
 
 
-store.connect(build, ALIASES)  # the store builds models by name through the registry, without importing it
+store.connect(build, ALIASES, lambda name: entry(name).recipe)  # the store builds models and finds recipes
+# by name through the registry, without importing it
 
 
 def recipe_of(name: str, profile: str = "cpu") -> Any:

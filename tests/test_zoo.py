@@ -477,6 +477,7 @@ def test_an_alias_is_the_model_it_stands_for(capsys, monkeypatch):
     assert zoo.entry("i2v-tiny") is zoo.REGISTRY[target] and "i2v-tiny" not in zoo.REGISTRY
     assert zoo.card_path("i2v-tiny") == zoo.card_path(target) and zoo.card("i2v-tiny")["name"] == target
     assert store.rebuild_command("i2v-tiny") == f"python -m reference.zoo train {target}"
+    assert store.recipe("i2v-tiny") is zoo.REGISTRY[target].recipe  # a cascade reads its stages' recipes this way
     a, b = zoo.load("i2v-tiny", "cpu"), zoo.load(target, "cpu")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     zoo.main(["list"])

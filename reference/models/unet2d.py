@@ -25,6 +25,7 @@ from ..nn.text import PooledCaptionEncoder
 @dataclass(frozen=True)
 class UNet2DConfig:
     in_channels: int = 3  # RGB
+    cond_channels: int = 0  # further input channels concatenated to x (a low-resolution image, a mask; chapter 4)
     channels: tuple[int, ...] = (32, 64, 64)  # width at each resolution (halved between levels)
     blocks_per_level: int = 1  # residual blocks per level on the way down (one more on the way up)
     attention_heads: int = 4  # heads of the self-attention at the lowest resolution
@@ -80,6 +81,18 @@ class SelfAttention2D(nn.Module):
         return x + rearrange(self.out(attended), "b (h w) c -> b c h w", h=h, w=w)
 
 
+def concat_condition(x: torch.Tensor, cond: torch.Tensor | None, channels: int) -> torch.Tensor:
+    """x with the condition channels appended (axis 1), after checking they are what the config says."""
+    if channels == 0:
+        if cond is not None:
+            raise ValueError("this network takes no condition channels (cond_channels=0); got cond")
+        return x
+    if cond is None or cond.shape[1] != channels or cond.shape[0] != x.shape[0] or cond.shape[2:] != x.shape[2:]:
+        got = None if cond is None else tuple(cond.shape)
+        raise ValueError(f"expected cond of shape {(x.shape[0], channels, *x.shape[2:])} beside x, got {got}")
+    return torch.cat([x, cond.to(x.dtype)], dim=1)
+
+
 class UNet2D(nn.Module):
     """eps/x0/v-predicting UNet for images, conditioned on timestep and caption tokens."""
 
@@ -89,7 +102,7 @@ class UNet2D(nn.Module):
         chs, g, e = config.channels, config.groups, config.embed_dim
         self.time_embed = TimestepEmbedding(e)
         self.caption_encoder = PooledCaptionEncoder(config.vocab_size, e)
-        self.conv_in = nn.Conv2d(config.in_channels, chs[0], 3, padding=1)
+        self.conv_in = nn.Conv2d(config.in_channels + config.cond_channels, chs[0], 3, padding=1)
 
         self.down_blocks = nn.ModuleList()
         self.downsamplers = nn.ModuleList()
@@ -136,17 +149,20 @@ class UNet2D(nn.Module):
             nn.init.zeros_(block.conv2.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
-                extra: torch.Tensor | None = None) -> torch.Tensor:
+                extra: torch.Tensor | None = None, cond: torch.Tensor | None = None) -> torch.Tensor:
         """x: `(b, c, h, w)` or `(b, c, 1, h, w)`; t: `(b,)`; tokens: `(b, n)` caption ids; extra: an
         optional further condition `(b, embed_dim)` added to the timestep and caption embedding
-        (VideoFusion's frame index, chapter 6)."""
+        (VideoFusion's frame index, chapter 6; a CLIP image embedding, chapter 4); cond: the
+        `cond_channels` input channels, shaped as x, concatenated to it (chapter 4)."""
         video = x.dim() == 5
         if video:
             if x.shape[2] != 1:
                 raise ValueError(f"UNet2D denoises images; got a video with {x.shape[2]} frames")
             x = rearrange(x, "b c 1 h w -> b c h w")
+            cond = rearrange(cond, "b c 1 h w -> b c h w") if cond is not None else None
         if x.dim() != 4:
             raise ValueError(f"expected (b, c, h, w) images, got shape {tuple(x.shape)}")
+        x = concat_condition(x, cond, self.config.cond_channels)
         levels = len(self.config.channels) - 1
         if x.shape[-1] % 2**levels or x.shape[-2] % 2**levels:
             raise ValueError(f"height and width must be divisible by {2**levels}, got {tuple(x.shape[-2:])}")

@@ -37,7 +37,7 @@ from ..data.vocab import WORDS
 from ..nn.attention import attention
 from ..nn.conv import TemporalConv
 from ..nn.embeddings import sinusoidal_embedding
-from .unet2d import UNet2D, UNet2DConfig
+from .unet2d import UNet2D, UNet2DConfig, concat_condition
 
 
 class ConvKind(str, Enum):
@@ -53,6 +53,7 @@ class TemporalPosition(str, Enum):
 @dataclass(frozen=True)
 class VDMUNetConfig:
     in_channels: int = 3
+    cond_channels: int = 0  # as UNet2DConfig: input channels concatenated to x (chapter 4)
     channels: tuple[int, ...] = (32, 64, 64)  # as UNet2DConfig
     blocks_per_level: int = 1
     attention_heads: int = 4  # spatial attention (lowest resolution)
@@ -63,6 +64,7 @@ class VDMUNetConfig:
     conv: ConvKind = ConvKind.SPATIAL
     temporal_position: TemporalPosition = TemporalPosition.RELATIVE
     max_frames: int = 32  # longest clip the relative bias covers
+    temporal_condition: bool = False  # the temporal attention also sees the timestep + caption embedding (chapter 4)
 
     @classmethod
     def tiny(cls) -> "VDMUNetConfig":
@@ -72,7 +74,7 @@ class VDMUNetConfig:
     def image_config(self) -> UNet2DConfig:
         """The image UNet whose weights the spatial layers share."""
         return UNet2DConfig(
-            in_channels=self.in_channels, channels=self.channels, blocks_per_level=self.blocks_per_level,
+            in_channels=self.in_channels, cond_channels=self.cond_channels, channels=self.channels, blocks_per_level=self.blocks_per_level,
             attention_heads=self.attention_heads, embed_dim=self.embed_dim, vocab_size=self.vocab_size,
             groups=self.groups,
         )
@@ -84,7 +86,8 @@ class VDMUNetConfig:
 class TemporalAttention(nn.Module):
     """Each pixel position attends over frames; `independent` samples see only their own frame."""
 
-    def __init__(self, channels: int, heads: int, groups: int, position: TemporalPosition, max_frames: int) -> None:
+    def __init__(self, channels: int, heads: int, groups: int, position: TemporalPosition, max_frames: int,
+                 condition_dim: int = 0) -> None:
         super().__init__()
         if channels % heads:
             raise ValueError(f"{channels} channels are not divisible by {heads} temporal heads")
@@ -94,6 +97,9 @@ class TemporalAttention(nn.Module):
         self.norm = nn.GroupNorm(groups, channels)
         self.qkv = nn.Linear(channels, 3 * channels)
         self.out = nn.Linear(channels, channels)
+        # Optional: the embedding (timestep, caption, ...) added to every token, so a temporal layer
+        # can tell which motion it is asked for even when the spatial layers around it are frozen.
+        self.condition = nn.Linear(condition_dim, channels) if condition_dim else None
         if position is TemporalPosition.RELATIVE:
             self.relative_bias = nn.Parameter(torch.zeros(heads, 2 * max_frames - 1))  # offsets -(F-1)..F-1
         nn.init.zeros_(self.out.weight)  # identity at initialisation: the residual adds 0
@@ -112,12 +118,18 @@ class TemporalAttention(nn.Module):
         blocked = independent[:, None, None, None] & ~diagonal  # (b, 1, f, f)
         return bias.masked_fill(blocked, float("-inf"))
 
-    def forward(self, x: torch.Tensor, f: int, independent: torch.Tensor) -> torch.Tensor:
-        """x: `(b f) c h w` per-frame features; independent: `(b,)` bool."""
+    def forward(self, x: torch.Tensor, f: int, independent: torch.Tensor, emb: torch.Tensor | None = None) -> torch.Tensor:
+        """x: `(b f) c h w` per-frame features; independent: `(b,)` bool; emb: `(b f, e)`, used when
+        the layer was built with a condition."""
         if f > self.max_frames:
             raise ValueError(f"{f} frames exceed max_frames={self.max_frames} of the relative position bias")
         _, c, h, w = x.shape
         tokens = rearrange(self.norm(x), "(b f) c h w -> (b h w) f c", f=f)
+        if self.condition is not None:
+            if emb is None:
+                raise ValueError("this temporal attention is conditioned: pass emb")
+            shift = rearrange(self.condition(emb), "(b f) c -> b 1 f c", f=f).expand(-1, h * w, -1, -1)
+            tokens = tokens + rearrange(shift, "b n f c -> (b n) f c")
         if self.position is TemporalPosition.SINUSOIDAL:
             frame = torch.arange(f, device=x.device)  # (f,)
             if independent.any():  # each separate image is frame 0 of its own clip
@@ -161,13 +173,14 @@ class TemporalLayers(nn.Module):
         super().__init__()
         self.conv = TemporalConvBlock(channels, config.groups) if config.conv is ConvKind.INFLATED else None
         self.attention = TemporalAttention(
-            channels, config.temporal_heads, config.groups, config.temporal_position, config.max_frames
+            channels, config.temporal_heads, config.groups, config.temporal_position, config.max_frames,
+            config.embed_dim if config.temporal_condition else 0,
         )
 
-    def forward(self, x: torch.Tensor, f: int, independent: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, f: int, independent: torch.Tensor, emb: torch.Tensor | None = None) -> torch.Tensor:
         if self.conv is not None:
             x = self.conv(x, f, independent)
-        return self.attention(x, f, independent)
+        return self.attention(x, f, independent, emb)
 
 
 class VDMUNet(UNet2D):
@@ -199,10 +212,13 @@ class VDMUNet(UNet2D):
             raise ValueError(f"image weights do not fit: missing {missing}, unexpected {unexpected}")
 
     def forward(
-        self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, independent: torch.Tensor | None = None
+        self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, independent: torch.Tensor | None = None,
+        extra: torch.Tensor | None = None, cond: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """x: `(b, c, f, h, w)`; t: `(b,)`; tokens: `(b, n)`; independent: `(b,)` bool, True where a
-        sample's frames are separate images (no temporal mixing). Returns `(b, c, f, h, w)`."""
+        sample's frames are separate images (no temporal mixing); extra: `(b, embed_dim)` added to
+        the embedding, as in UNet2D; cond: `(b, cond_channels, f, h, w)` concatenated to x. Returns
+        `(b, c, f, h, w)`."""
         if x.dim() != 5:
             raise ValueError(f"expected videos (b, c, f, h, w), got shape {tuple(x.shape)}")
         b, _, f, height, width = x.shape
@@ -214,7 +230,10 @@ class VDMUNet(UNet2D):
         if independent.shape != (b,) or independent.dtype != torch.bool:
             raise ValueError(f"independent must be a (b,) bool tensor, got {independent.dtype} {tuple(independent.shape)}")
 
+        x = concat_condition(x, cond, self.config.cond_channels)
         emb = self.time_embed(t) + self.caption_encoder(tokens)  # (b, e)
+        if extra is not None:
+            emb = emb + extra
         emb = emb.repeat_interleave(f, dim=0)  # (b f, e): every frame gets its sample's embedding
         h = self.conv_in(rearrange(x, "b c f h w -> (b f) c h w"))
         skips = [h]
@@ -222,21 +241,21 @@ class VDMUNet(UNet2D):
         for level in range(levels + 1):
             for _ in range(self.config.blocks_per_level):
                 block, temporal = next(blocks)
-                h = temporal(block(h, emb), f, independent)
+                h = temporal(block(h, emb), f, independent, emb)
                 skips.append(h)
             if level < levels:
                 h = self.downsamplers[level](h)
                 skips.append(h)
 
-        h = self.temporal_mid1(self.mid_block1(h, emb), f, independent)
-        h = self.temporal_mid_attention(self.mid_attention(h), f, independent)
-        h = self.temporal_mid2(self.mid_block2(h, emb), f, independent)
+        h = self.temporal_mid1(self.mid_block1(h, emb), f, independent, emb)
+        h = self.temporal_mid_attention(self.mid_attention(h), f, independent, emb)
+        h = self.temporal_mid2(self.mid_block2(h, emb), f, independent, emb)
 
         blocks = iter(zip(self.up_blocks, self.temporal_up))
         for level in range(levels, -1, -1):
             for _ in range(self.config.blocks_per_level + 1):
                 block, temporal = next(blocks)
-                h = temporal(block(torch.cat([h, skips.pop()], dim=1), emb), f, independent)
+                h = temporal(block(torch.cat([h, skips.pop()], dim=1), emb), f, independent, emb)
             if level > 0:
                 h = nn.functional.interpolate(h, scale_factor=2.0, mode="nearest")
                 h = self.upsamplers[levels - level](h)
