@@ -36,8 +36,8 @@ def test_image_stage_treats_every_frame_alone():
 def test_inflated_stage_equals_the_image_stage_at_start():
     torch.manual_seed(0)
     image = perturb(StageUNet(StageConfig.tiny(clip_dim=16, fps=True))).eval()
-    video = inflate(image).eval()
-    assert video.config.temporal
+    video = inflate(image, time_caption=True).eval()
+    assert video.config.temporal and video.config.time_caption
     x, t, tokens, clip, _ = inputs()
     skip = torch.tensor([1, 4])
     torch.testing.assert_close(video(x, t, tokens, clip=clip, skip=skip), image(x, t, tokens, clip=clip, skip=skip),
@@ -48,9 +48,14 @@ def test_inflated_stage_equals_the_image_stage_at_start():
 
 def test_temporal_layers_mix_frames_once_trained():
     torch.manual_seed(0)
-    video = perturb(inflate(StageUNet(StageConfig.tiny(clip_dim=16, fps=True)))).eval()
+    video = perturb(inflate(StageUNet(StageConfig.tiny(clip_dim=16, fps=True)), time_caption=True)).eval()
     x, t, tokens, clip, _ = inputs()
     skip = torch.tensor([1, 4])
+    out = video(x, t, tokens, clip=clip, skip=skip)
+    video.time_caption.mlp[-1].weight.data.zero_()
+    video.time_caption.mlp[-1].bias.data.zero_()
+    assert (video(x, t, tokens, clip=clip, skip=skip) - out).abs().max() > 1e-5, "the temporal caption encoder is read"
+    video = perturb(video)
     out = video(x, t, tokens, clip=clip, skip=skip)
     changed = x.clone()
     changed[:, :, 0] += 1.0
@@ -60,14 +65,16 @@ def test_temporal_layers_mix_frames_once_trained():
 
 
 def test_freeze_spatial_leaves_only_the_new_layers():
-    video = inflate(StageUNet(StageConfig.tiny(clip_dim=16, fps=True)))
+    video = inflate(StageUNet(StageConfig.tiny(clip_dim=16, fps=True)), time_caption=True)
     trainable = freeze_spatial(video)
     assert trainable and all(is_temporal(n) for n in trainable)
-    assert any(n.startswith("fps_embed") for n in trainable)
+    assert any(n.startswith("fps_embed") for n in trainable) and any(n.startswith("time_caption") for n in trainable)
     frozen = [n for n, p in video.named_parameters() if not p.requires_grad]
     assert "unet.conv_in.weight" in frozen and "clip_proj.weight" in frozen
     with pytest.raises(ValueError, match="inflate it first"):
         freeze_spatial(StageUNet(StageConfig.tiny()))
+    with pytest.raises(ValueError, match="belongs to a video stage"):
+        StageConfig.tiny(time_caption=True)
 
 
 def test_frozen_spatial_weights_do_not_move_in_training():

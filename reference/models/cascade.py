@@ -8,7 +8,8 @@ stages is only what they are conditioned on:
 
 - the decoder D / D^t: a CLIP image embedding (projected and added to the timestep embedding, as
   DALL-E 2's decoder adds it) and the caption; D^t also the frame skip ("fps" in the paper),
-  embedded the same way;
+  embedded the same way, and the caption once more through an encoder trained with its temporal
+  layers (the image stage's encoder never needed a motion word);
 - the interpolation network ↑F: D^t with extra input channels, the clip with its unknown frames
   zeroed and a mask saying which frames are given, concatenated to the noisy input;
 - super-resolution SR_l, SR_l^t, SR_h: the low-resolution frames, upsampled to the output size and
@@ -30,6 +31,7 @@ from einops import rearrange
 from torch import nn
 
 from ..nn.embeddings import sinusoidal_embedding
+from ..nn.text import PooledCaptionEncoder
 from .unet2d import UNet2D
 from .vdm import ConvKind, VDMUNet, VDMUNetConfig
 
@@ -40,6 +42,11 @@ class StageConfig:
     temporal: bool = False  # False: an image network applied to each frame alone; True: with temporal layers
     clip_dim: int = 0  # width of the CLIP image embedding it is conditioned on (0: none)
     fps: bool = False  # conditioned on the frame skip (Make-A-Video's fps)
+    time_caption: bool = False  # a caption encoder of the video stage's own, trained with its temporal layers
+
+    def __post_init__(self) -> None:
+        if self.time_caption and not self.temporal:
+            raise ValueError("time_caption belongs to a video stage (temporal=True): it is trained with the temporal layers")
 
     @classmethod
     def tiny(cls, **changes) -> StageConfig:
@@ -70,6 +77,15 @@ class StageUNet(nn.Module):
             nn.init.zeros_(self.fps_embed.bias)
         else:
             self.fps_embed = None
+        if config.time_caption:
+            # The image stage's caption encoder learnt from frames, where a motion word changes
+            # nothing, and stays frozen; the temporal layers read the caption through an encoder of
+            # their own, whose output starts at zero so the inflated network is unchanged.
+            self.time_caption = PooledCaptionEncoder(config.unet.vocab_size, e)
+            nn.init.zeros_(self.time_caption.mlp[-1].weight)
+            nn.init.zeros_(self.time_caption.mlp[-1].bias)
+        else:
+            self.time_caption = None
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, clip: torch.Tensor | None = None,
                 skip: torch.Tensor | None = None, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -88,6 +104,8 @@ class StageUNet(nn.Module):
             if skip is None or skip.shape != (b,):
                 raise ValueError(f"this stage needs the frame skip (b,), got {None if skip is None else tuple(skip.shape)}")
             extra = extra + self.fps_embed(sinusoidal_embedding(torch.log2(skip.float()), 64).to(x.dtype))
+        if self.time_caption is not None:
+            extra = extra + self.time_caption(tokens)
         if self.config.temporal:
             return self.unet(x, t, tokens, extra=extra, cond=cond)
         # An image network: every frame on its own, with its clip's time, caption and embedding.
@@ -98,15 +116,16 @@ class StageUNet(nn.Module):
         return rearrange(out, "(b f) c 1 h w -> b c f h w", f=f)
 
 
-def inflate(image_stage: StageUNet, fps: bool | None = None) -> StageUNet:
+def inflate(image_stage: StageUNet, fps: bool | None = None, time_caption: bool = False) -> StageUNet:
     """The video stage of an image stage: the same weights in every spatial layer, temporal layers
-    (and, with `fps`, a frame-skip embedding) that start as the identity."""
+    (and, with `fps`, a frame-skip embedding; with `time_caption`, a caption encoder of their own)
+    that start as the identity."""
     if image_stage.config.temporal:
         raise ValueError("this stage already has temporal layers")
     fps = image_stage.config.fps if fps is None else fps
     if image_stage.config.fps and not fps:
         raise ValueError("the image stage reads the frame skip; its video stage must too")
-    video = StageUNet(dataclasses.replace(image_stage.config, temporal=True, fps=fps))
+    video = StageUNet(dataclasses.replace(image_stage.config, temporal=True, fps=fps, time_caption=time_caption))
     missing, unexpected = video.load_state_dict(image_stage.state_dict(), strict=False)
     new = [k for k in missing if not is_temporal(k)]
     if unexpected or new:
@@ -115,8 +134,9 @@ def inflate(image_stage: StageUNet, fps: bool | None = None) -> StageUNet:
 
 
 def is_temporal(name: str) -> bool:
-    """Whether a parameter belongs to what inflation adds (temporal layers, the fps embedding)."""
-    return name.startswith(("unet.temporal_", "fps_embed"))
+    """Whether a parameter belongs to what inflation adds (temporal layers, the fps embedding, the
+    temporal layers' caption encoder)."""
+    return name.startswith(("unet.temporal_", "fps_embed", "time_caption"))
 
 
 def freeze_spatial(stage: StageUNet) -> list[str]:

@@ -131,6 +131,17 @@ class VideoDiT(LatentStatistics):
             raise ValueError(f"per-frame timesteps must be (b, {frames}), got {tuple(t.shape)}")
         return rearrange(self.time_embed(t.flatten()), "(b f) d -> b f d", f=frames) + caption[:, None]
 
+    def positions(self, grid, device: torch.device | str = "cpu") -> torch.Tensor:
+        """`(f*h*w, d)`: fixed 2D sine positions within a frame plus a sine of the frame index, for
+        tokens in (f h w) order; defined for any grid, so the model takes clips of any shape."""
+        position = sincos_2d(grid.h, grid.w, self.config.dim).to(device)[None] + \
+            sinusoidal_embedding(torch.arange(grid.f, device=device), self.config.dim)[:, None]  # (f, h*w, d)
+        return rearrange(position, "f n d -> (f n) d")
+
+    def words(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The caption's word vectors `(b, m, d)` for cross-attention, and `(b, m)` True at real words."""
+        return self.word_embed(tokens) + self.word_position[:, : tokens.shape[1]], tokens != PAD_ID
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
                 context: torch.Tensor | None = None) -> torch.Tensor:
         """`context`: optional extra cross-attention tokens `(b, k, d)` beside the words (chapter 7's
@@ -145,13 +156,10 @@ class VideoDiT(LatentStatistics):
             raise ValueError(f"captions of at most {c.max_words} tokens, got {tokens.shape[1]}")
         grid = patch_grid(*x.shape[2:], patch=c.patch)
         h = self.patch_embed(x)[0]  # (b, f*h*w, d)
-        position = sincos_2d(grid.h, grid.w, c.dim).to(x.device)[None] + \
-            sinusoidal_embedding(torch.arange(grid.f, device=x.device), c.dim)[:, None]  # (f, h*w, d)
-        h = h + rearrange(position, "f n d -> 1 (f n) d").to(h.dtype)
+        h = h + self.positions(grid, x.device)[None].to(h.dtype)
         cond = self.condition(t, tokens, grid.f)
         if c.caption is CaptionKind.CROSS:
-            words = self.word_embed(tokens) + self.word_position[:, : tokens.shape[1]]  # (b, m, d)
-            keep = tokens != PAD_ID
+            words, keep = self.words(tokens)
             if context is not None:
                 words = torch.cat([words, context.to(words.dtype)], dim=1)
                 keep = torch.cat([keep, torch.ones(context.shape[:2], dtype=torch.bool, device=keep.device)], dim=1)
