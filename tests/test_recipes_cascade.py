@@ -10,6 +10,7 @@ from reference import zoo
 from reference.models.cascade import is_temporal
 from reference.recipes import cascade, clip, prior
 from reference.recipes.cascade import Stage, StageRecipe
+from reference.registry import chapter_4
 from tests.conftest import train_sandbox_zoo
 
 
@@ -33,11 +34,11 @@ def stage_zoo(tmp_path_factory):
     entries = {"clip-test": dataclasses.replace(zoo.REGISTRY["clip-tiny"], name="clip-test",
                                                 recipe=dataclasses.replace(clip.CLIPRecipe.tiny(), data=prior_recipe.data)),
                "prior-test": dataclasses.replace(zoo.REGISTRY["prior-tiny"], name="prior-test", recipe=prior_recipe)}
-    base = {"decoder": "decoder-tiny", "decoder-t": "decoder-t-tiny", "interpolation": "interpolation-tiny",
-            "sr-low": "sr-low-tiny", "sr-low-t": "sr-low-t-tiny", "sr-high": "sr-high-tiny"}
+    base = {"decoder": chapter_4.DECODER, "decoder-t": chapter_4.DECODER_T, "interpolation": chapter_4.INTERPOLATION,
+            "sr-low": chapter_4.SR_LOW, "sr-low-t": chapter_4.SR_LOW_T, "sr-high": chapter_4.SR_HIGH}
     for name, recipe in tiny_stages().items():
-        entries[name] = dataclasses.replace(zoo.REGISTRY[base[name.removesuffix("-test")]], name=name, recipe=recipe)
-    entries["cascade-test"] = dataclasses.replace(zoo.REGISTRY["cascade-tiny"], name="cascade-test", recipe=cascade.CascadeRecipe(
+        entries[name] = dataclasses.replace(base[name.removesuffix("-test")], name=name, recipe=recipe)
+    entries["cascade-test"] = dataclasses.replace(chapter_4.CASCADE, name="cascade-test", recipe=cascade.CascadeRecipe(
         prior="prior-test", decoder="decoder-t-test", interpolation="interpolation-test", sr_low="sr-low-t-test",
         sr_high="sr-high-test", eval_samples=4, noise_samples=3, batch_clips=2))
     train_sandbox_zoo(entries, tmp_path, monkeypatch)
