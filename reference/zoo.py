@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import datetime
 import enum
+import inspect
 import json
 import os
 import subprocess
@@ -389,9 +390,11 @@ def read_image(path: Path, channels: int, height: int, width: int) -> torch.Tens
 
 
 def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device: str | None = None,
-                   image: Path | None = None) -> Path:
+                   image: Path | None = None, frames: int | None = None, height: int | None = None,
+                   width: int | None = None) -> Path:
     """Write `videos` (n, c, f, h, w) float32 in [-1, 1] and `prompts` to an .npz file. `image`: the
-    first frame an image-to-video model continues (a PNG or an .npy `(c, h, w)` in [-1, 1])."""
+    first frame an image-to-video model continues (a PNG or an .npy `(c, h, w)` in [-1, 1]);
+    `frames`, `height`, `width`: the clip's size, for models that take any (chapter 8's Sora models)."""
     import numpy as np
 
     spec = entry(name)
@@ -400,6 +403,16 @@ def sample_to_file(name: str, prompt: str, n: int, seed: int, out: Path, device:
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
     kwargs = {}
+    sizes = {k: v for k, v in (("frames", frames), ("height", height), ("width", width)) if v is not None}
+    if sizes:
+        takes = set(inspect.signature(spec.generate).parameters)
+        if not set(sizes) <= takes:
+            sized = [m for m in REGISTRY if REGISTRY[m].generate is not None
+                     and {"frames", "height", "width"} <= set(inspect.signature(REGISTRY[m].generate).parameters)]
+            world = spec.recipe.data.world
+            raise ValueError(f"{name} generates clips of one size ({world.frames} x {world.height} x {world.width}); "
+                             f"drop --frames/--height/--width, or use a model that takes any size: {sized}")
+        kwargs |= sizes
     takes_image = getattr(spec.recipe, "takes_image", False)
     if takes_image and image is None:
         raise ValueError(f"{name} continues a given first frame: pass --image FIRST_FRAME (a PNG or an .npy array)")
@@ -475,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     p_sample.add_argument("--out", type=Path, required=True)
     p_sample.add_argument("--device", default=None)
     p_sample.add_argument("--image", type=Path, default=None, help="first frame (PNG or .npy (c, h, w) in [-1, 1]) for image-to-video models")
+    p_sample.add_argument("--frames", type=int, default=None, help="clip length, for models that take any size")
+    p_sample.add_argument("--height", type=int, default=None, help="clip height in pixels, for models that take any size")
+    p_sample.add_argument("--width", type=int, default=None, help="clip width in pixels, for models that take any size")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -506,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval":
             print(json.dumps(evaluate(args.name, device=args.device, update_card=args.update_card), indent=2))
         elif args.command == "sample":
-            path = sample_to_file(args.name, args.prompt, args.n, args.seed, args.out, device=args.device, image=args.image)
+            path = sample_to_file(args.name, args.prompt, args.n, args.seed, args.out, device=args.device, image=args.image,
+                                  frames=args.frames, height=args.height, width=args.width)
             print(f"wrote {path}")
     except (ZooError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -489,3 +489,8 @@ def test_an_alias_is_the_model_it_stands_for(capsys, monkeypatch):
     monkeypatch.setitem(registry.chapter_7.ALIASES, "t2v-tiny", target)
     with pytest.raises(ValueError, match="already a zoo name"):
         registry.aliases()
+
+
+def test_sizes_are_refused_by_a_model_of_one_size(tmp_path):
+    with pytest.raises(ValueError, match="one size"):
+        zoo.sample_to_file("t2v-tiny", "a red circle", 1, 0, tmp_path / "x.npz", height=16)

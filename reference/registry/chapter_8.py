@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..data.native import first
 from ..entry import Entry
-from ..recipes import motion
+from ..recipes import motion, sora
 
 
 def _t2v(name: str, description: str, recipe: motion.MotionRecipe) -> Entry:
@@ -20,3 +21,17 @@ ENTRIES = [
     *[_t2v(f"cogvideox-ablation-{row}", f"CogVideoX ablation {row!r}: one change off cogvideox-tiny, same budget "
            "(chapter 8)", recipe) for row, recipe in motion.COGVIDEOX_ABLATIONS.items()],
 ]
+
+
+def _sora(name: str, description: str, recipe: sora.SoraRecipe) -> Entry:
+    return Entry(name=name, description=description, recipe=recipe, build=sora.build_model, loss=sora.make_loss,
+                 generate=sora.generate, evaluate=sora.evaluate, headline="cut", dataset=sora.dataset, collate=first,
+                 initialize=sora.initialize)
+
+
+# Sora's native sizes (part 2): trained by `python -m reference.zoo train NAME` like every model; they
+# join ENTRIES when their checkpoints land.
+SORA_SQUARE = _sora("sora-square-tiny", "t2v-tiny's recipe on clips of several aspect ratios and lengths, each "
+                    "centre-cropped to a square first: the pipeline Sora's report argues against (chapter 8)", sora.SQUARE)
+SORA_NATIVE = _sora("sora-native-tiny", "t2v-tiny's recipe on clips of several aspect ratios and lengths at their "
+                    "native sizes, batched by Open-Sora's buckets (chapter 8)", sora.NATIVE)
