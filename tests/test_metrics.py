@@ -163,3 +163,24 @@ def test_size_drift_is_zero_on_rendered_clips_and_measures_a_growing_square():
     assert abs(got.drift - 1.25) < 1e-6 and abs(got.last - 1.25) < 1e-6 and got.scored == 0.5
     with pytest.raises(ValueError, match="f >= 2"):
         size_drift(video[:, :, :1])
+
+
+def test_pooled_psnr_is_not_ruled_by_exact_copies():
+    from reference.metrics import pooled_motion_psnr, pooled_psnr
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(4, 3, 5, 8, 8, generator=g) * 2 - 1
+    prediction = target + 0.1 * torch.randn(target.shape, generator=g)
+    mse = (prediction - target).pow(2).mean()
+    assert abs(pooled_psnr(prediction, target) - (10 * torch.log10(4 / mse)).item()) < 1e-4
+    prediction[0] = target[0]  # one sample copied exactly
+    per_sample_mean = psnr(prediction, target).mean().item()
+    assert per_sample_mean > 50  # 120 dB for the copy lifts the mean of four
+    assert pooled_psnr(prediction, target) < 30  # the pooled MSE still sees the three wrong samples (26 dB each)
+    still = target[:, :, :1].expand_as(target).clone()  # still clips: frame differences all zero
+    assert pooled_motion_psnr(still, still) > 100
+    moving = still.clone()
+    moving[1:, :, 1:] += 0.2
+    assert pooled_motion_psnr(still, moving) < 35 < psnr(still[:, :, 1:] - still[:, :, :-1], moving[:, :, 1:] - moving[:, :, :-1]).mean().item()
+    with pytest.raises(ValueError, match="shapes differ"):
+        pooled_psnr(prediction, target[:1])

@@ -12,10 +12,10 @@ from .judge import (
     judge_video,
     parse_caption,
 )
-from .quality import motion_psnr, psnr, ssim
+from .quality import motion_psnr, pooled_motion_psnr, pooled_psnr, psnr, ssim
 
 __all__ = [
     "Accuracy", "ContentDistance", "JudgeConfig", "JudgedObject", "Judgement", "caption_accuracy", "flicker_per_step", "judge", "judge_video",
     "SizeDrift", "average_content_distance", "size_drift",
-    "motion_psnr", "parse_caption", "psnr", "ssim",
+    "motion_psnr", "parse_caption", "pooled_motion_psnr", "pooled_psnr", "psnr", "ssim",
 ]

@@ -27,6 +27,16 @@ def psnr(prediction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0
     return 10 * torch.log10(data_range**2 / mse.clamp(min=1e-12))
 
 
+def pooled_psnr(prediction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
+    """One PSNR in dB for a whole batch, from the MSE over all its samples. The mean of per-sample
+    PSNRs is not this: a sample reproduced exactly (a still clip whose frames are copied, whose
+    frame differences are all zero) scores 120 dB and outweighs many samples that are wrong."""
+    if prediction.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(prediction.shape)} vs {tuple(target.shape)}")
+    mse = (prediction.float() - target.float()).pow(2).mean().clamp(min=1e-12)
+    return (10 * torch.log10(data_range**2 / mse)).item()
+
+
 def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
@@ -64,3 +74,12 @@ def motion_psnr(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(prediction.shape)}")
     diff = lambda v: v[:, :, 1:] - v[:, :, :-1]  # noqa: E731
     return psnr(diff(prediction.float()), diff(target.float()))
+
+
+def pooled_motion_psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """`motion_psnr` pooled over the batch as `pooled_psnr` is: one value in dB for the frame-to-frame
+    differences of all the videos `(b, c, f, h, w)`."""
+    if prediction.dim() != 5 or prediction.shape[2] < 2:
+        raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(prediction.shape)}")
+    diff = lambda v: v[:, :, 1:] - v[:, :, :-1]  # noqa: E731
+    return pooled_psnr(diff(prediction.float()), diff(target.float()))

@@ -47,7 +47,7 @@ from ..diffusion.samplers import sample
 from ..evaluation import HELD_OUT, judged, prompt
 from ..metrics.cost import count_flops
 from ..metrics.judge import caption_accuracy, flicker_per_step
-from ..metrics.quality import motion_psnr, psnr
+from ..metrics.quality import pooled_motion_psnr, pooled_psnr, psnr
 from ..models.cascade import StageConfig, StageUNet, freeze_spatial, inflate, widen_input
 from ..models.clip import CLIP
 from ..models.vdm import ConvKind, VDMUNetConfig
@@ -433,8 +433,9 @@ def baselines(given: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor
 
 
 def unknown_psnr(prediction: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR (dB) over the frames that were not given, pooled over the batch."""
-    return psnr(prediction[:, :, ~mask], truth[:, :, ~mask]).mean().item()
+    """PSNR (dB) over the frames that were not given, from the MSE pooled over the batch (a still
+    clip's frames copied exactly would otherwise dominate the mean)."""
+    return pooled_psnr(prediction[:, :, ~mask], truth[:, :, ~mask])
 
 
 def evaluate_interpolation(model: StageUNet, recipe: StageRecipe) -> dict:
@@ -473,11 +474,11 @@ def evaluate_superres(model: StageUNet, recipe: StageRecipe) -> dict:
     else:
         runs["shared_noise_"] = upscale(model, recipe, low, recipe.eval_seed, shared=True)
     out: dict = {"eval_samples": recipe.eval_samples, "eval_frames": frames,
-                 "bilinear_psnr": psnr(enlarge(low, recipe.size), truth).mean().item(),
+                 "bilinear_psnr": pooled_psnr(enlarge(low, recipe.size), truth),
                  "rendered_flicker": flicker_per_step(truth).mean().item()}
     for prefix, video in runs.items():
-        out[f"{prefix}psnr"] = psnr(video, truth).mean().item()
-        out[f"{prefix}motion_psnr"] = motion_psnr(video, truth).mean().item()
+        out[f"{prefix}psnr"] = pooled_psnr(video, truth)  # PSNRs pooled over the batch (see `pooled_psnr`)
+        out[f"{prefix}motion_psnr"] = pooled_motion_psnr(video, truth)
         out[f"{prefix}flicker"] = flicker_per_step(video).mean().item()
     return out
 

@@ -54,4 +54,4 @@ CASCADE = Entry(
     evaluate=cascade.evaluate_cascade, headline="caption_accuracy",
 )
 
-ENTRIES = [CLIP, PRIOR, DECODER, SR_LOW, SR_LOW_T]  # the stages still training join when their checkpoints land
+ENTRIES = [CLIP, PRIOR, DECODER, DECODER_T, DECODER_T_SCRATCH, INTERPOLATION, SR_LOW, SR_LOW_T]
