@@ -70,16 +70,18 @@ def motion_psnr(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     videos `(b, c, f, h, w)`: how well a reconstruction keeps what moves, whatever it does to what
     stands still. Differences span [-2, 2]; the peak is taken as 2, the frames' own range, so a
     value is comparable with the frames' PSNR."""
-    if prediction.dim() != 5 or prediction.shape[2] < 2:
-        raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(prediction.shape)}")
-    diff = lambda v: v[:, :, 1:] - v[:, :, :-1]  # noqa: E731
-    return psnr(diff(prediction.float()), diff(target.float()))
+    return psnr(_differences(prediction), _differences(target))
+
+
+def _differences(videos: torch.Tensor) -> torch.Tensor:
+    """x[t+1] - x[t] of videos `(b, c, f, h, w)`, `(b, c, f - 1, h, w)`."""
+    if videos.dim() != 5 or videos.shape[2] < 2:
+        raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(videos.shape)}")
+    videos = videos.float()
+    return videos[:, :, 1:] - videos[:, :, :-1]
 
 
 def pooled_motion_psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """`motion_psnr` pooled over the batch as `pooled_psnr` is: one value in dB for the frame-to-frame
     differences of all the videos `(b, c, f, h, w)`."""
-    if prediction.dim() != 5 or prediction.shape[2] < 2:
-        raise ValueError(f"expected videos (b, c, f, h, w) with f >= 2, got {tuple(prediction.shape)}")
-    diff = lambda v: v[:, :, 1:] - v[:, :, :-1]  # noqa: E731
-    return pooled_psnr(diff(prediction.float()), diff(target.float()))
+    return pooled_psnr(_differences(prediction), _differences(target))
