@@ -501,6 +501,7 @@ DECODER_T = replace(DECODER, model=StageConfig(_UNET, temporal=True, clip_dim=CL
                     frames=KEY_FRAMES, skips=(1, 2, 4), init_from="decoder-tiny", freeze_spatial=True,
                     train=replace(DECODER.train, steps=1500, batch_size=16))
 DECODER_T_SCRATCH = replace(DECODER_T, init_from=None, freeze_spatial=False)
+DECODER_T_LONG = replace(DECODER_T, train=replace(DECODER_T.train, steps=4500))  # chapter 6's budget in clips seen
 INTERPOLATION = replace(DECODER_T, stage=Stage.INTERPOLATION, frames=WINDOW, skips=(2, 4, 8), extrapolate=0.25,
                         model=replace(DECODER_T.model, unet=replace(_UNET, cond_channels=4)), widen=4,
                         init_from="decoder-t-tiny", freeze_spatial=False,
@@ -528,8 +529,8 @@ class CascadeRecipe:
     sr_low: str = "sr-low-t-tiny"
     sr_high: str = "sr-high-tiny"
     shared_noise: bool = True  # SR_h starts every frame of a clip from the same noise, as Make-A-Video
-    eval_samples: int = 256
-    noise_samples: int = 64  # of them, clips whose SR_h is run again with the other noise (its cost: 2/3 of the run)
+    eval_samples: int = 128  # 128 prompts: the whole run takes about an hour of one CPU core
+    noise_samples: int = 32  # of them, clips whose SR_h is run again with the other noise (its cost: 2/3 of the run)
     eval_seed: int = 4321
     batch_clips: int = 32  # clips sampled together (memory)
     train: TrainConfig = TrainConfig(steps=0, batch_size=1, checkpoint_every=0)

@@ -36,6 +36,9 @@ DECODER_T = _stage("decoder-t-tiny", cascade.DECODER_T, "Make-A-Video's spatiote
 DECODER_T_SCRATCH = variant(DECODER_T, "decoder-t-scratch", cascade.DECODER_T_SCRATCH,
                             "D^t's network trained from scratch on clips, every weight, same steps: the image "
                             "pretraining ablation (chapter 4)")
+DECODER_T_LONG = variant(DECODER_T, "decoder-t-long", cascade.DECODER_T_LONG,
+                         "decoder-t-tiny's recipe for 3x the steps (4500 x 16 clips, about the clips chapter 6's "
+                         "study gave a model to learn motion): the next fix for D^t's motion (chapter 4)")
 INTERPOLATION = _stage("interpolation-tiny", cascade.INTERPOLATION, "Make-A-Video's frame interpolation network ↑F: "
                        "decoder-t-tiny given the masked clip and its mask as input channels; fills 9 frames from "
                        "every 2nd, 4th or 8th, or continues the first", "skip_4_psnr")
@@ -54,4 +57,4 @@ CASCADE = Entry(
     evaluate=cascade.evaluate_cascade, headline="caption_accuracy",
 )
 
-ENTRIES = [CLIP, PRIOR, DECODER, DECODER_T, DECODER_T_SCRATCH, INTERPOLATION, SR_LOW, SR_LOW_T, SR_HIGH]
+ENTRIES = [CLIP, PRIOR, DECODER, DECODER_T, DECODER_T_SCRATCH, DECODER_T_LONG, INTERPOLATION, SR_LOW, SR_LOW_T, SR_HIGH, CASCADE]

@@ -35,4 +35,4 @@ SORA_SQUARE = _sora("sora-square-tiny", "t2v-tiny's recipe on clips of several a
                     "centre-cropped to a square first: the pipeline Sora's report argues against (chapter 8)", sora.SQUARE)
 SORA_NATIVE = _sora("sora-native-tiny", "t2v-tiny's recipe on clips of several aspect ratios and lengths at their "
                     "native sizes, batched by Open-Sora's buckets (chapter 8)", sora.NATIVE)
-ENTRIES.append(SORA_SQUARE)
+ENTRIES += [SORA_SQUARE, SORA_NATIVE]
