@@ -29,8 +29,7 @@ def _sora(name: str, description: str, recipe: sora.SoraRecipe) -> Entry:
                  initialize=sora.initialize)
 
 
-# Sora's native sizes (part 2): trained by `python -m reference.zoo train NAME` like every model; each
-# joins ENTRIES when its checkpoint lands.
+# Sora's native sizes (part 2): trained by `python -m reference.zoo train NAME` like every model.
 SORA_SQUARE = _sora("sora-square-tiny", "t2v-tiny's recipe on clips of several aspect ratios and lengths, each "
                     "centre-cropped to a square first: the pipeline Sora's report argues against (chapter 8)", sora.SQUARE)
 SORA_NATIVE = _sora("sora-native-tiny", "t2v-tiny's recipe on clips of several aspect ratios and lengths at their "
