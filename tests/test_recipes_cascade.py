@@ -98,6 +98,16 @@ def test_shrink_is_area_averaging_and_enlarge_restores_size():
     assert cascade.enlarge(small, 4).shape == video.shape
 
 
+def test_condition_noise_gives_each_clip_its_own_level_within_the_bound():
+    low = torch.zeros(512, 3, 2, 4, 4)
+    assert cascade.augment_condition(low, 0.0, torch.Generator().manual_seed(0)) is low
+    noisy = cascade.augment_condition(low, 0.3, torch.Generator().manual_seed(0))
+    std = noisy.flatten(1).std(1)
+    assert std.max() < 0.3 * 1.25 and std.min() < 0.05 and std.std() > 0.05  # levels spread over [0, 0.3]
+    with pytest.raises(ValueError, match="standard deviation"):
+        StageRecipe.tiny(Stage.SUPERRES, factor=2, condition_noise=-0.1)
+
+
 def test_shared_noise_is_one_image_per_clip():
     noise = cascade.shared_noise(2, 3, 4, 8, 8, seed=0)
     assert torch.equal(noise[:, :, 0], noise[:, :, 3]) and not torch.equal(noise[0], noise[1])

@@ -100,6 +100,7 @@ class StageRecipe:
     skips: tuple[int, ...] = (1,)  # D^t: frame skips drawn per clip; ↑F: skips between given frames
     extrapolate: float = 0.0  # ↑F: share of examples whose first frames are given instead
     factor: int = 1  # super-resolution: output size / input size
+    condition_noise: float = 0.0  # super-resolution: training adds noise of std ~ U[0, this] to the low-res input
     text: bool = True  # whether the stage reads the caption (the super-resolution stages do not)
     clip: str = "clip-tiny"
     prior: str = "prior-tiny"
@@ -120,6 +121,8 @@ class StageRecipe:
     def __post_init__(self) -> None:
         if self.render_size % self.size and self.size % self.render_size:
             raise ValueError(f"render size {self.render_size} and output size {self.size} must divide")
+        if self.condition_noise < 0:
+            raise ValueError(f"condition_noise is a standard deviation, got {self.condition_noise}")
         if self.data.world.height != self.render_size:
             raise ValueError(f"the data are rendered at {self.data.world.height}, the recipe says {self.render_size}")
 
@@ -211,6 +214,17 @@ def no_text(tokens: torch.Tensor) -> torch.Tensor:
     return torch.full_like(tokens, PAD_ID)
 
 
+def augment_condition(low: torch.Tensor, max_std: float, generator: torch.Generator) -> torch.Tensor:
+    """Noise conditioning augmentation (Ho et al. 2022, cascaded diffusion models): each clip's
+    low-resolution input gets Gaussian noise of its own std, drawn uniformly from [0, max_std], so
+    the stage learns to work from inputs as imperfect as the previous stage's samples."""
+    if max_std <= 0:
+        return low
+    std = torch.rand(low.shape[0], generator=generator) * max_std
+    noise = torch.randn(low.shape, generator=generator)
+    return low + (std.view(-1, *[1] * (low.dim() - 1)) * noise).to(low.device, low.dtype)
+
+
 def make_loss(recipe: StageRecipe):
     schedule = NoiseSchedule(recipe.schedule)
     shrink_by = recipe.render_size // recipe.size
@@ -223,7 +237,8 @@ def make_loss(recipe: StageRecipe):
         if recipe.stage is Stage.SUPERRES:
             x0, _ = windows(video, recipe.frames, 1, generator)  # (b, c, frames, size, size)
             x0 = shrink(x0, shrink_by)
-            kwargs["cond"] = enlarge(shrink(x0, recipe.factor), recipe.size)
+            kwargs["cond"] = enlarge(augment_condition(shrink(x0, recipe.factor), recipe.condition_noise, generator),
+                                     recipe.size)
         else:
             skip = torch.tensor(recipe.skips)[torch.randint(0, len(recipe.skips), (b,), generator=generator)]
             if recipe.stage is Stage.INTERPOLATION:
