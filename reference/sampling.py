@@ -17,7 +17,14 @@ from torch import nn
 
 from .data import Tokenizer
 from .diffusion import DDIMSampler, DDPMSampler, NoiseSchedule, guided, sample
+from .diffusion.noise import NoisePrior, video_noise
 from .evaluation import judge_generator
+
+
+def noise_prior(recipe: Any) -> tuple[NoisePrior, float]:
+    """The recipe's noise across frames (a video recipe may set `noise` and `noise_alpha`, chapter 6's
+    priors); independent for every recipe that does not."""
+    return NoisePrior(getattr(recipe, "noise", NoisePrior.INDEPENDENT)), float(getattr(recipe, "noise_alpha", 1.0))
 
 
 class SamplerKind(str, Enum):
@@ -48,7 +55,8 @@ def generate(
     batch_size: int = 128,
 ) -> torch.Tensor:
     """A sample for each prompt, `(n, c, f, h, w)` in [-1, 1] (`f` from the recipe's world: 1 for
-    frames); deterministic given the seed."""
+    frames); deterministic given the seed. A recipe with a noise prior starts from noise correlated
+    across frames (`noise_prior`)."""
     tokenizer = Tokenizer()
     sampler = sampler or make_sampler(recipe)
     scale = recipe.guidance_scale if guidance_scale is None else guidance_scale
@@ -61,7 +69,9 @@ def generate(
         tokens = tokenizer.encode_batch(chunk).to(device)
         model_fn = guided(model, tokens, torch.zeros_like(tokens), scale)
         shape = (len(chunk), model.config.in_channels, world.frames, world.height, world.width)
-        outputs.append(sample(sampler, model_fn, shape, generator=generator, device=device).clamp(-1, 1).cpu())
+        prior, alpha = noise_prior(recipe)
+        start_noise = None if prior is NoisePrior.INDEPENDENT else video_noise(shape, prior, alpha, generator)
+        outputs.append(sample(sampler, model_fn, shape, generator=generator, device=device, noise=start_noise).clamp(-1, 1).cpu())
     return torch.cat(outputs)
 
 

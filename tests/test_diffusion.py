@@ -163,3 +163,17 @@ def test_bad_arguments():
         DDPMSampler(schedule, 10).step(torch.zeros(1, 3), 900, torch.zeros(1, 3))
     with pytest.raises(ValueError, match="noise shape"):
         q_sample(schedule, torch.zeros(1, 3), torch.zeros(1, dtype=torch.long), torch.zeros(1, 4))
+
+
+@pytest.mark.parametrize("shift", [0.5, 2.0, 4.0])
+def test_shifted_schedule_divides_every_snr_by_the_shift_squared(shift):
+    """Simple diffusion's shifted schedule (chapter 2's pixel video model): log-SNR moves down by
+    2 log(shift) at every step, and the betas still describe it (alpha_bar is their product)."""
+    plain, shifted = NoiseSchedule(ScheduleConfig()), NoiseSchedule(ScheduleConfig(snr_shift=shift))
+    t = torch.arange(1, 999)
+    assert torch.allclose(plain.snr(t) / shifted.snr(t), torch.full((998,), shift**2), rtol=1e-3)
+    assert torch.allclose(torch.cumprod(1 - shifted.betas, 0), shifted.alpha_bars)
+    assert ((shifted.betas > 0) & (shifted.betas < 1)).all()
+    assert torch.equal(NoiseSchedule(ScheduleConfig(snr_shift=1.0)).betas, plain.betas)
+    with pytest.raises(ValueError, match="snr_shift"):
+        NoiseSchedule(ScheduleConfig(snr_shift=0.0))

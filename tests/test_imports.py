@@ -84,7 +84,8 @@ def test_the_store_and_the_evaluation_module_import_no_recipe():
 # image-to-video models are t2v-tiny's recipe plus a condition): the one declared exception.
 BUILDS_ON = {"reference.recipes.i2v": {"reference.recipes.motion"},
              "reference.recipes.cascade": {"reference.recipes.prior"},  # the cascade samples the prior's embeddings
-             "reference.recipes.sora": {"reference.recipes.motion"}}  # t2v-tiny's recipe at native sizes
+             "reference.recipes.sora": {"reference.recipes.motion"},  # t2v-tiny's recipe at native sizes
+             "reference.recipes.latte": {"reference.recipes.motion"}}  # latte-tiny trains by t2v-tiny's recipe
 
 
 def test_no_recipe_imports_another_recipe():

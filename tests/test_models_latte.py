@@ -6,7 +6,7 @@ import pytest
 import torch
 from einops import rearrange
 
-from reference.models.latte import FramePosition, Latte, LatteConfig, LatteVariant, PatchKind, block_axes
+from reference.models.latte import CaptionRoute, FramePosition, Latte, LatteConfig, LatteVariant, PatchKind, block_axes
 from reference.nn.adaln import AdaLNZeroBlock
 from reference.nn.attention import Axis
 from tests.conftest import check_model_contract
@@ -127,3 +127,39 @@ def test_block_matches_diffusers_latte_block(axis):
             out = theirs(folded, timestep=modulation.repeat_interleave(h * w, 0))
             out = rearrange(out, "(b n) f d -> b (f n) d", b=b)
     assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_word_cross_attention_follows_the_spatial_blocks_only():
+    """Latte's text-to-video route: the spatial blocks read the words, the temporal ones do not.
+    The cross-attention starts at zero, so a fresh CROSS model predicts what a POOLED one does."""
+    config = LatteConfig.tiny(depth=4, caption=CaptionRoute.CROSS)
+    model = Latte(config)
+    spatial = [str(i) for i, axes in enumerate(block_axes(config)) if axes == (Axis.SPACE,)]
+    assert sorted(model.cross.keys()) == spatial == ["0", "2"]
+    pooled = Latte(LatteConfig.tiny(depth=4))
+    pooled.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(("cross", "word_"))})
+    perturbed_pooled = {k: v + 0.05 * torch.randn_like(v) for k, v in pooled.state_dict().items()}
+    pooled.load_state_dict(perturbed_pooled)
+    model.load_state_dict(perturbed_pooled, strict=False)
+    x, t, tokens = inputs()()
+    with torch.no_grad():
+        assert torch.allclose(model(x, t, tokens), pooled(x, t, tokens), atol=1e-6)
+        for p in model.cross.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+        swapped = tokens.clone()
+        swapped[0, :3] = swapped[0, :3].flip(0)  # the same words in another order: one pooled vector
+        assert torch.allclose(pooled(x, t, swapped), pooled(x, t, tokens), atol=1e-6), "a pooled caption ignores word order"
+        assert not torch.allclose(model(x, t, swapped), model(x, t, tokens)), "the words are read one by one"
+    with pytest.raises(ValueError, match="at most 16 tokens"):
+        model(x, t, torch.ones(2, 17, dtype=torch.long))
+
+
+def test_latent_statistics_only_for_a_latent_model():
+    """Pixel Latte models (the chapter's ablation checkpoints) keep their state dict; a latent one
+    stores the per-channel mean and std it normalises latents with."""
+    assert not any("latent" in k for k in Latte(LatteConfig.tiny()).state_dict())
+    model = Latte(LatteConfig.tiny(in_channels=4, patch=1, latents=True))
+    z = torch.randn(8, 4, 3, 4, 4) * torch.tensor([1.0, 2.0, 3.0, 4.0]).view(1, 4, 1, 1, 1) + 5
+    model.fit_latent_statistics(z)
+    assert torch.allclose(model.normalise(z).std(dim=(0, 2, 3, 4)), torch.ones(4), atol=1e-5)
+    assert torch.allclose(model.denormalise(model.normalise(z)), z, atol=1e-5)

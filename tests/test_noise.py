@@ -64,3 +64,55 @@ def test_bad_input_is_named():
         decomposed_noise(torch.zeros(1, 1, 1, 2, 2), torch.zeros(1, 1, 3, 2, 2), 1.5)
     with pytest.raises(ValueError, match="shared by all"):
         decomposed_noise(torch.zeros(1, 1, 3, 2, 2), torch.zeros(1, 1, 3, 2, 2), 0.5)
+
+
+def test_the_loss_and_the_sampler_draw_the_recipes_prior():
+    """A recipe with `noise` set trains on and samples from that prior (chapter 2's `vdm-tiny`); a
+    recipe without it keeps independent noise, drawn exactly as before."""
+    from types import SimpleNamespace
+
+    from reference import sampling
+    from reference.data import DatasetConfig, WorldConfig
+    from reference.diffusion import NoiseSchedule, Parameterisation, ScheduleConfig, diffusion_loss
+    from reference.recipes import vdm
+
+    schedule = NoiseSchedule(ScheduleConfig())
+    x0 = torch.zeros(SHAPE)
+    seen = []
+
+    def denoiser(x_t, t):  # x_0 = 0, so x_t is the scaled noise the loss drew
+        seen.append(x_t / (1 - schedule.alpha_bar(t)).sqrt().view(-1, 1, 1, 1, 1))
+        return torch.zeros_like(x_t)
+
+    diffusion_loss(denoiser, x0, schedule, Parameterisation.EPSILON, torch.Generator().manual_seed(0),
+                   NoisePrior.PROGRESSIVE, 2.0)
+    rho = 2.0 / 5**0.5
+    distance = (torch.arange(6)[:, None] - torch.arange(6)[None]).abs()
+    assert torch.allclose(frame_correlation(seen[-1]), rho**distance.float(), atol=0.03)
+    diffusion_loss(denoiser, x0, schedule, Parameterisation.EPSILON, torch.Generator().manual_seed(0))
+    assert torch.allclose(frame_correlation(seen[-1]), torch.eye(6), atol=0.02)
+
+    recipe = vdm.VDMRecipe.tiny()
+    assert sampling.noise_prior(recipe) == (NoisePrior(recipe.noise), recipe.noise_alpha)
+    assert sampling.noise_prior(SimpleNamespace()) == (NoisePrior.INDEPENDENT, 1.0)
+    starts = []
+
+    class Model(torch.nn.Module):  # records the sampler's first input: the starting noise x_T
+        config = SimpleNamespace(in_channels=4)
+
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, t, tokens):
+            starts.append(x)
+            return torch.zeros_like(x)
+
+    world = WorldConfig(frames=6, height=16, width=16)
+    for prior, expected in [(NoisePrior.PROGRESSIVE, rho**distance.float()), (NoisePrior.INDEPENDENT, torch.eye(6))]:
+        starts.clear()
+        r = SimpleNamespace(**{**vars(recipe), "noise": prior, "noise_alpha": 2.0, "data": DatasetConfig(world=world),
+                               "guidance_scale": 1.0})
+        r.sample_steps = 1
+        sampling.generate(Model(), r, ["a red circle moving left"] * 64, seed=0)
+        assert torch.allclose(frame_correlation(starts[0]), expected, atol=0.03), prior

@@ -12,6 +12,7 @@ import torch
 from reference import store, zoo
 from reference.diffusion import NoiseSchedule
 from reference.diffusion.noise import NoisePrior
+from reference.models.latte import CaptionRoute, Latte, LatteConfig
 from reference.recipes import motion, vae
 from reference.recipes.motion import Objective, Space, Timesteps
 from tests.conftest import train_sandbox_zoo
@@ -68,6 +69,8 @@ def motion_zoo(tmp_path, monkeypatch):
         "flow-forcing": {"objective": Objective.FLOW, "timesteps": Timesteps.PER_FRAME, "noise": NoisePrior.MIXED},
         "pixel": {"space": Space.PIXEL, "noise": NoisePrior.PROGRESSIVE,
                   "model": dataclasses.replace(motion.MotionRecipe.tiny().model, in_channels=3, patch=4)},
+        # chapter 3's latte-tiny: Latte's design, reading the words, in the latents
+        "latte": {"model": LatteConfig.tiny(in_channels=2, patch=1, caption=CaptionRoute.CROSS, latents=True)},
     }
     entries = {"vae-test": dataclasses.replace(zoo.REGISTRY["vae-causal-tiny"], name="vae-test", recipe=vae.CausalVAERecipe.tiny())}
     for name, change in rows.items():
@@ -78,7 +81,7 @@ def motion_zoo(tmp_path, monkeypatch):
 
 
 def test_rows_train_sample_and_record_a_learning_curve(motion_zoo):
-    for name in ("motion-base", "motion-first-frame", "motion-flow-forcing", "motion-pixel"):
+    for name in ("motion-base", "motion-first-frame", "motion-flow-forcing", "motion-pixel", "motion-latte"):
         card = zoo.card(name)
         assert [p["step"] for p in card["curve"]] == [2], name  # curve_every 2 of 3 steps
         for key in ("colour_accuracy", "shape_accuracy", "motion_accuracy", "caption_accuracy", "flicker"):
@@ -86,6 +89,9 @@ def test_rows_train_sample_and_record_a_learning_curve(motion_zoo):
         assert card["metrics"]["flops_per_call"] > 0 and card["metrics"]["held_out_loss"] > 0
     assert zoo.card("motion-base")["initialised_from"]["vae"]["name"] == "vae-test"
     assert zoo.card("motion-pixel")["initialised_from"] is None
+    latte = zoo.load("motion-latte")
+    assert isinstance(latte, Latte) and zoo.card("motion-latte")["initialised_from"]["vae"]["name"] == "vae-test"
+    assert not torch.equal(latte.latent_std, torch.ones_like(latte.latent_std)), "the latent statistics were fitted"
     assert zoo.verify() == []
     out = motion_zoo / "clips.npz"
     assert zoo.main(["sample", "motion-base", "--prompt", "a red circle moving left", "--n", "2", "--out", str(out),
@@ -188,6 +194,14 @@ def test_requirements_follow_the_recipes():
     assert zoo.requirements("vdm-tiny") == ["frames-tiny"]
     assert zoo.requirements("latent-t2v-tiny") == ["latent-frames-tiny", "vae-frame-tiny", "vae-video-decoder-tiny"]
     assert zoo.requirements("t2v-tiny") == ["vae-causal-tiny"] and zoo.requirements("frames-tiny") == []
+    assert zoo.requirements("latte-tiny") == ["vae-causal-tiny"]
+
+
+def test_a_latte_in_latents_must_keep_latent_statistics():
+    recipe = motion.MotionRecipe.tiny(model=LatteConfig.tiny(in_channels=2, patch=1))
+    with pytest.raises(ValueError, match="latents=True"):
+        motion.build_model(recipe)
+    assert isinstance(motion.build_model(dataclasses.replace(recipe, space=Space.PIXEL, model=LatteConfig.tiny())), Latte)
 
 
 def test_train_all_runs_requirements_first_and_skips_what_they_break(tmp_path, monkeypatch):

@@ -53,7 +53,9 @@ def test_latent_recipe_matches_vdm_tiny_except_for_the_space():
 
     recipe, pixel = latent.LatentT2VRecipe(), vdm.VDMRecipe()
     assert recipe.model.channels == pixel.model.channels and recipe.model.in_channels == 4
-    assert recipe.data == pixel.data and recipe.schedule == pixel.schedule
+    # The same schedule, except that the pixel model's SNRs are shifted for its 4x wider frames (chapter 2).
+    assert recipe.data == pixel.data and recipe.schedule == dataclasses.replace(pixel.schedule, snr_shift=1.0)
+    assert pixel.schedule.snr_shift == 32 // 8
     assert recipe.parameterisation == pixel.parameterisation and recipe.sample_steps == pixel.sample_steps
 
 

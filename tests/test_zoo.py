@@ -168,7 +168,7 @@ def video_zoo(tmp_path, monkeypatch):
                                         recipe=dataclasses.replace(vdm.VDMRecipe.tiny(), init_from="frames-test")),
         "classifier-test": dataclasses.replace(zoo.REGISTRY["timesformer-divided-motion"], name="classifier-test",
                                                recipe=timesformer.ClassifierRecipe.tiny()),
-        "latte-test": dataclasses.replace(zoo.REGISTRY["latte-tiny"], name="latte-test",
+        "latte-test": dataclasses.replace(zoo.REGISTRY["latte-ablation-variant1"], name="latte-test",
                                           recipe=latte.LatteRecipe.tiny(patch_kind=latte.PatchKind.TUBELET)),
         "vae-test": dataclasses.replace(zoo.REGISTRY["vae-causal-tiny"], name="vae-test", recipe=vae.CausalVAERecipe.tiny()),
         "vae-frame-test": dataclasses.replace(
@@ -259,6 +259,13 @@ def test_vdm_tiny_card_is_measured_on_held_out_prompts():
     assert held_out == set(evaluation.HELD_OUT) and len(held_out) == 6
     # What the CPU run learnt: appearance from frames-tiny, on prompts it never saw together.
     assert card["metrics"]["colour_accuracy"] >= 0.9 and card["metrics"]["shape_accuracy"] >= 0.9
+    # Chapter 2's two recipe changes (shifted schedule, caption in the temporal attention) at the first
+    # vdm-tiny's budget: the motion word starts to be obeyed, from chance.
+    first = zoo.card("vdm-first-tiny")
+    assert first["renamed_from"]["name"] == "vdm-tiny" and first["steps"] == card["steps"] == 1800
+    assert recipe.schedule.snr_shift == 4.0 and recipe.model.temporal_condition
+    assert first["metrics"]["motion_accuracy"] < 0.25 and card["metrics"]["motion_accuracy"] > 0.35
+    assert card["metrics"]["flicker"] <= first["metrics"]["flicker"]
 
 
 def test_vdm_tiny_draws_the_held_out_object():
@@ -310,21 +317,46 @@ def test_tubelets_lose_to_uniform_patches_at_one_budget():
     assert tubelet["flicker"] > 2 * uniform["flicker"]
 
 
-def test_latte_tiny_card_is_measured_on_held_out_prompts():
+def test_latte_pixel_tiny_card_is_measured_on_held_out_prompts():
+    """Chapter 3's first latte-tiny, on pixels (kept under its new name for the comparison)."""
     from reference.recipes import latte
 
-    card = zoo.card("latte-tiny")
-    recipe = zoo.REGISTRY["latte-tiny"].recipe
+    card = zoo.card("latte-pixel-tiny")
+    recipe = zoo.REGISTRY["latte-pixel-tiny"].recipe
     assert card["metrics"]["eval_samples"] == 256 and card["steps"] == recipe.train.steps
+    assert card["renamed_from"]["name"] == "latte-tiny" and card["command"].endswith("train latte-pixel-tiny")
     assert {tuple(c) for c in card["recipe"]["data"]["holdout"]} == set(evaluation.HELD_OUT)
     # About as many parameters as chapter 2's UNet, so the chapter compares like with like.
-    assert abs(card["parameters"] / zoo.card("vdm-tiny")["parameters"] - 1) < 0.03
+    assert abs(card["parameters"] / zoo.card("vdm-tiny")["parameters"] - 1) < 0.05
     # What the CPU run learnt: every colour, and clips that hold together over time.
     assert card["metrics"]["colour_accuracy"] >= 0.9
     assert card["metrics"]["persistence"] >= 0.9 and card["metrics"]["flicker"] < 0.012
     # The held-out loss is recomputed on the shipped weights, on other clips.
-    recomputed = latte.held_out_loss(zoo.load("latte-tiny", "cpu"), recipe, clips_per_prompt=4, seed=500)
+    recomputed = latte.held_out_loss(zoo.load("latte-pixel-tiny", "cpu"), recipe, clips_per_prompt=4, seed=500)
     assert abs(recomputed - card["metrics"]["held_out_loss"]) < 0.01
+
+
+def test_latte_tiny_is_lattes_design_trained_by_t2v_tinys_recipe_and_meets_the_bar():
+    """Chapter 3's latte-tiny after chapter 6: Latte's variant 1 in the causal VAE's latents, by the
+    recipe of t2v-tiny step for step; the bar on its card, and re-measured on fresh noise."""
+    from reference.models.latte import CaptionRoute, FramePosition, LatteVariant, PatchKind
+    from reference.recipes import motion
+
+    card, recipe = zoo.card("latte-tiny"), zoo.entry("latte-tiny").recipe
+    assert dataclasses.replace(recipe, model=motion.T2V.model) == motion.T2V, "only the denoiser differs"
+    config = recipe.model
+    assert (config.variant, config.patch_kind, config.frame_position) == (
+        LatteVariant.INTERLEAVED, PatchKind.UNIFORM, FramePosition.ABSOLUTE)
+    assert config.caption is CaptionRoute.CROSS and config.latents and config.patch == 1
+    assert card["steps"] == motion.T2V.train.steps and card["metrics"]["eval_samples"] == 256
+    assert card["initialised_from"]["vae"]["name"] == "vae-causal-tiny"
+    m, pixel = card["metrics"], zoo.card("latte-pixel-tiny")["metrics"]
+    assert min(m["colour_accuracy"], m["shape_accuracy"], m["motion_accuracy"]) >= 0.9 and m["caption_accuracy"] >= 0.8
+    assert m["motion_accuracy"] > pixel["motion_accuracy"] + 0.4 and m["shape_accuracy"] > pixel["shape_accuracy"] + 0.4
+    prompts = evaluation.eval_prompts(24)
+    videos = motion.generate(zoo.load("latte-tiny", "cpu"), dataclasses.replace(recipe, sample_steps=10), prompts, seed=7)
+    scores = caption_accuracy(videos, prompts)
+    assert min(scores.colour, scores.shape, scores.motion) >= 0.8
 
 
 def test_vae_causal_tiny_meets_the_bar_and_tokenises_an_image_as_a_first_frame():

@@ -17,6 +17,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
+from .noise import NoisePrior, video_noise
 from .schedule import NoiseSchedule
 
 
@@ -86,11 +87,18 @@ def diffusion_loss(
     schedule: NoiseSchedule,
     parameterisation: Parameterisation,
     generator: torch.Generator | None = None,
+    prior: NoisePrior = NoisePrior.INDEPENDENT,
+    alpha: float = 1.0,
 ) -> torch.Tensor:
-    """The simple loss: mean squared error to the target at a uniformly drawn timestep."""
+    """The simple loss: mean squared error to the target at a uniformly drawn timestep. `prior`,
+    `alpha`: the noise's correlation across the frames of a video (PYoCo, chapter 6); independent
+    by default."""
     b = x0.shape[0]
     device = generator.device if generator is not None else x0.device  # draw where the generator lives
     t = torch.randint(0, schedule.num_steps, (b,), generator=generator, device=device).to(x0.device)
-    noise = torch.randn(x0.shape, generator=generator, device=device).to(x0.device, x0.dtype)
+    if NoisePrior(prior) is NoisePrior.INDEPENDENT:
+        noise = torch.randn(x0.shape, generator=generator, device=device).to(x0.device, x0.dtype)
+    else:
+        noise = video_noise(tuple(x0.shape), prior, alpha, generator).to(x0.device, x0.dtype)
     x_t = q_sample(schedule, x0, t, noise)
     return torch.nn.functional.mse_loss(denoiser(x_t, t), target(parameterisation, schedule, x0, noise, t))

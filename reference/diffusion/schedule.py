@@ -12,6 +12,10 @@ predict at t = T (where eps-prediction cannot). CogVideoX trains this way. Chapt
 
     alpha_t = 1 - beta_t,   alpha_bar_t = prod_{s <= t} alpha_s,
     q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).
+
+Shifted SNR (Hoogeboom et al., 2023): `snr_shift` s divides every step's SNR by s**2, the
+shifted cosine schedule that simple diffusion uses for inputs s times wider than the size the
+schedule was tuned at. Chapter 2 uses it for pixel video (see `shift_snr`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class ScheduleConfig:
     beta_end: float = 0.02  # linear schedule only: beta_T
     max_beta: float = 0.999  # cosine schedule only: clip, so the last step is not pure noise at once
     zero_terminal_snr: bool = False  # rescale so alpha_bar_T = 0 exactly (Lin et al., 2024; CogVideoX)
+    snr_shift: float = 1.0  # divide every SNR by snr_shift ** 2 (simple diffusion's shifted schedule; chapter 2)
 
 
 class NoiseSchedule:
@@ -45,7 +50,11 @@ class NoiseSchedule:
         if config.num_steps < 1:
             raise ValueError(f"num_steps must be >= 1, got {config.num_steps}")
         self.config = config
+        if config.snr_shift <= 0:
+            raise ValueError(f"snr_shift must be > 0, got {config.snr_shift}")
         self.betas = _betas(config)  # (T,)
+        if config.snr_shift != 1.0:
+            self.betas = shift_snr(self.betas, config.snr_shift)
         if config.zero_terminal_snr:
             self.betas = rescale_zero_terminal_snr(self.betas)
         self.alphas = 1.0 - self.betas
@@ -67,6 +76,17 @@ class NoiseSchedule:
         """Signal-to-noise ratio alpha_bar / (1 - alpha_bar)."""
         a = self.alpha_bar(t)
         return a / (1 - a)
+
+
+def shift_snr(betas: torch.Tensor, shift: float) -> torch.Tensor:
+    """Betas whose SNR at every step is the given betas' divided by shift**2, i.e. log-SNR moved down
+    by 2 log(shift) (Hoogeboom et al., 2023, "simple diffusion", sec. 3.1): the larger the input, the
+    more of its structure survives a given noise level, so a schedule tuned at one size spends too
+    little training on the noise levels where a larger input's layout is decided."""
+    alpha_bars = torch.cumprod(1.0 - betas.double(), dim=0)
+    shifted = alpha_bars / (alpha_bars + shift**2 * (1 - alpha_bars))
+    alphas = torch.cat([shifted[:1], shifted[1:] / shifted[:-1]])
+    return (1.0 - alphas).to(betas.dtype)
 
 
 def rescale_zero_terminal_snr(betas: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,13 @@ more attention per block. The frame position is a fixed sinusoidal embedding add
 (`ABSOLUTE`, as Latte) or 1D rotary angles in every temporal attention (`ROPE`); positions within
 a frame always use a fixed 2D sinusoidal embedding. Timestep and pooled caption are summed into
 the conditioning vector of every block and of the final layer (Latte's "S-AdaLN").
+
+Two options let the same model learn as Latte's released text-to-video model does (chapters 3 and 6):
+`caption=CROSS` adds a cross-attention to the caption's words after every *spatial* block (Latte's
+T2V model is built from PixArt-alpha's blocks, whose spatial blocks attend to the T5 words and whose
+temporal blocks do not; there the cross-attention sits between the self-attention and the MLP,
+here it follows the whole block, as in the book's `VideoDiT`, and starts at zero), and `latents=True` keeps the per-channel statistics of a VAE's latents, so
+the model can learn in chapter 5's causal-VAE latents with chapter 6's recipe.
 """
 
 from __future__ import annotations
@@ -30,13 +37,19 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from ..data.vocab import WORDS
+from ..data.vocab import PAD_ID, WORDS
 from ..nn.adaln import AdaLNZeroBlock
 from ..nn.attention import Axis
 from ..nn.embeddings import TimestepEmbedding, sinusoidal_embedding
+from ..nn.latent import LatentStatistics
 from ..nn.patch import PatchEmbed, PatchUnembed, patch_grid
 from ..nn.rope import rope_angles
-from ..nn.text import PooledCaptionEncoder
+from ..nn.text import CaptionCrossAttention, PooledCaptionEncoder
+
+
+class CaptionRoute(str, Enum):
+    POOLED = "pooled"  # the mean word vector in adaLN only (S-AdaLN)
+    CROSS = "cross"  # adaLN, and a cross-attention to the words after every spatial block (Latte's T2V)
 
 
 class LatteVariant(str, Enum):
@@ -69,6 +82,9 @@ class LatteConfig:
     patch: int = 4
     patch_t: int = 2  # frames per tubelet (used when patch_kind is TUBELET)
     vocab_size: int = len(WORDS)
+    caption: CaptionRoute = CaptionRoute.POOLED
+    max_words: int = 16  # longest caption the word positions cover (CROSS)
+    latents: bool = False  # learns in normalised VAE latents: keeps their per-channel mean and std
 
     @classmethod
     def tiny(cls, **changes) -> "LatteConfig":
@@ -117,7 +133,7 @@ class FinalLayer(nn.Module):
         return self.unembed(self.norm(tokens) * (1 + scale) + shift, grid)
 
 
-class Latte(nn.Module):
+class Latte(LatentStatistics):
     """eps/x0/v-predicting video transformer: `(b, c, f, h, w)`, timestep `(b,)`, caption `(b, n)`."""
 
     def __init__(self, config: LatteConfig = LatteConfig()) -> None:
@@ -135,7 +151,14 @@ class Latte(nn.Module):
             AdaLNZeroBlock(config.dim, config.heads, axes, config.dim, config.mlp_ratio, split_heads=split_heads)
             for axes in block_axes(config)
         )
+        if config.caption is CaptionRoute.CROSS:
+            self.word_embed = nn.Embedding(config.vocab_size, config.dim, padding_idx=PAD_ID)
+            self.word_position = nn.Parameter(torch.zeros(1, config.max_words, config.dim))
+            self.cross = nn.ModuleDict({str(i): CaptionCrossAttention(config.dim, config.heads)
+                                        for i, axes in enumerate(block_axes(config)) if Axis.TIME not in axes})
         self.final = FinalLayer(config)
+        if config.latents:
+            self.register_latent_statistics(config.in_channels)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:
@@ -152,6 +175,12 @@ class Latte(nn.Module):
         if c.frame_position is FramePosition.ROPE:
             rope = {Axis.TIME: rope_angles(torch.arange(grid.f, device=x.device), c.dim // c.heads)}
         cond = self.time_embed(t) + self.caption_encoder(tokens)  # (b, d)
-        for block in self.blocks:
+        if c.caption is CaptionRoute.CROSS:
+            if tokens.shape[1] > c.max_words:
+                raise ValueError(f"captions of at most {c.max_words} tokens, got {tokens.shape[1]}")
+            words, keep = self.word_embed(tokens) + self.word_position[:, : tokens.shape[1]], tokens != PAD_ID
+        for i, block in enumerate(self.blocks):
             tokens_x = block(tokens_x, cond, grid.f, grid.h, grid.w, rope=rope)
+            if c.caption is CaptionRoute.CROSS and str(i) in self.cross:
+                tokens_x = tokens_x + self.cross[str(i)](tokens_x, words, keep)
         return self.final(tokens_x, cond, grid)

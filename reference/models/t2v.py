@@ -27,11 +27,11 @@ from torch import nn
 
 from ..data.vocab import PAD_ID, WORDS
 from ..nn.adaln import AdaLNZeroBlock, modulations
-from ..nn.attention import Axis, attention
+from ..nn.attention import Axis
 from ..nn.embeddings import TimestepEmbedding, sinusoidal_embedding
 from ..nn.latent import LatentStatistics
 from ..nn.patch import PatchEmbed, PatchUnembed, patch_grid
-from ..nn.text import PooledCaptionEncoder
+from ..nn.text import CaptionCrossAttention, PooledCaptionEncoder
 from .latte import sincos_2d
 
 
@@ -64,32 +64,6 @@ class VideoDiTConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class CaptionCrossAttention(nn.Module):
-    """Video tokens `(b, n, d)` attend to caption words `(b, m, d)` and a learned null word (so an
-    all-padding caption still has one key); the output projection starts at zero."""
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.q = nn.Linear(dim, dim)
-        self.kv = nn.Linear(dim, 2 * dim)
-        self.null = nn.Parameter(torch.zeros(1, 1, dim))
-        self.out = nn.Linear(dim, dim)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, x: torch.Tensor, words: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """keep: `(b, m)` bool, False at padding."""
-        b = x.shape[0]
-        words = torch.cat([self.null.expand(b, -1, -1).to(words.dtype), words], dim=1)  # (b, 1 + m, d)
-        keep = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=keep.device), keep], dim=1)
-        q = rearrange(self.q(self.norm(x)), "b n (heads d) -> b heads n d", heads=self.heads)
-        k, v = rearrange(self.kv(words), "b m (two heads d) -> two b heads m d", two=2, heads=self.heads)
-        mask = keep[:, None, None, :]  # (b, 1, 1, 1 + m): a query may look at every real word
-        return self.out(rearrange(attention(q, k, v, mask=mask), "b heads n d -> b n (heads d)"))
 
 
 class VideoDiT(LatentStatistics):

@@ -23,7 +23,7 @@ from ..diffusion import (
 from ..evaluation import IMAGE_DATA, image_prompts
 from ..models.unet2d import UNet2D, UNet2DConfig
 from ..nn.text import drop_captions
-from ..sampling import SamplerKind, describe, generate
+from ..sampling import SamplerKind, describe, generate, noise_prior
 from ..train import TrainConfig
 
 
@@ -66,6 +66,7 @@ def make_loss(recipe: Any):
             schedule,
             recipe.parameterisation,
             generator,
+            *noise_prior(recipe),
         )
 
     return loss_fn

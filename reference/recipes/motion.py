@@ -49,6 +49,7 @@ from ..evaluation import HELD_OUT, Combination, prompt
 from ..metrics.cost import count_flops
 from ..metrics.judge import caption_accuracy
 from ..models.cogvideox import CogVideoX, CogVideoXConfig
+from ..models.latte import Latte, LatteConfig
 from ..models.t2v import AttentionKind, CaptionKind, VideoDiT, VideoDiTConfig
 from ..models.vae_causal import CausalVAE
 from ..models.wan import Wan, WanConfig
@@ -73,7 +74,7 @@ class Timesteps(str, Enum):
 
 @dataclass(frozen=True)
 class MotionRecipe:
-    model: VideoDiTConfig | CogVideoXConfig | WanConfig = VideoDiTConfig()  # 1.28M parameters, joint attention, pooled caption
+    model: VideoDiTConfig | CogVideoXConfig | WanConfig | LatteConfig = VideoDiTConfig()  # 1.28M parameters, joint attention, pooled caption
     space: Space = Space.LATENT
     vae: str = "vae-causal-tiny"  # the frozen autoencoder of LATENT rows
     objective: Objective = Objective.V
@@ -210,7 +211,7 @@ COGVIDEOX_ABLATIONS = {
     "shared-adaln": dataclasses.replace(COGVIDEOX, model=CogVideoXConfig(expert=False), guidance_sweep=()),
 }
 
-Denoiser = VideoDiT | CogVideoX | Wan
+Denoiser = VideoDiT | CogVideoX | Wan | Latte
 
 
 def build_model(recipe: MotionRecipe) -> Denoiser:
@@ -218,6 +219,10 @@ def build_model(recipe: MotionRecipe) -> Denoiser:
         return CogVideoX(recipe.model)
     if isinstance(recipe.model, WanConfig):
         return Wan(recipe.model)
+    if isinstance(recipe.model, LatteConfig):
+        if recipe.space is Space.LATENT and not recipe.model.latents:
+            raise ValueError("a Latte model in latents needs LatteConfig(latents=True), which keeps the latent statistics")
+        return Latte(recipe.model)
     return VideoDiT(recipe.model)
 
 

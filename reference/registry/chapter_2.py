@@ -10,6 +10,9 @@ from .chapter_0 import captioned_diffusion
 ENTRIES = [
     captioned_diffusion("vdm-tiny", "text-to-video VDM space-time UNet, 8x32x32, inflated from frames-tiny (chapter 2)",
                         vdm.VDMRecipe(), vdm.build_model, vdm.evaluate, initialize=vdm.initialize),
+    captioned_diffusion("vdm-first-tiny", "chapter 2's first vdm-tiny: unshifted cosine schedule, temporal attention "
+                        "without the caption, 8x32x32, inflated from frames-tiny (chapter 2)",
+                        vdm.FIRST, vdm.build_model, vdm.evaluate, initialize=vdm.initialize),
     # TimeSformer's comparison at toy scale: one classifier per attention variant and task.
     *[Entry(name=f"timesformer-{kind.value}-{task.value}",
             description=f"video classifier, {kind.value} attention, {task.value} task (chapter 2)",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from ..recipes import latte
+from ..entry import Entry
+from ..recipes import latte, motion
 from .chapter_0 import captioned_diffusion
 
 ENTRIES = [
-    captioned_diffusion("latte-tiny",
-                        "text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks), 8x32x32 (chapter 3)",
+    Entry(name="latte-tiny",
+          description="text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks, word cross-attention) "
+                      "in the causal VAE's latents, 9x32x32 (chapter 3)",
+          recipe=latte.LATENT, build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
+          evaluate=motion.evaluate, headline="caption_accuracy", initialize=motion.initialize, curve=motion.curve_point),
+    captioned_diffusion("latte-pixel-tiny",
+                        "text-to-video Latte (variant 1) on pixels, 4x4 patches, 8x32x32: chapter 3's first latte-tiny (chapter 3)",
                         latte.LatteRecipe(), latte.build_model, latte.evaluate),
     *[captioned_diffusion(f"latte-ablation-{row}", f"Latte ablation row {row!r}, width 64, 4 blocks (chapter 3)",
                           latte.ablation(row), latte.build_model, latte.evaluate)
