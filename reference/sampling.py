@@ -63,15 +63,16 @@ def generate(
     device = next(model.parameters()).device
     world = recipe.data.world
     generator = torch.Generator().manual_seed(seed)
+    prior, alpha = noise_prior(recipe)
     outputs = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
         tokens = tokenizer.encode_batch(chunk).to(device)
         model_fn = guided(model, tokens, torch.zeros_like(tokens), scale)
         shape = (len(chunk), model.config.in_channels, world.frames, world.height, world.width)
-        prior, alpha = noise_prior(recipe)
         start_noise = None if prior is NoisePrior.INDEPENDENT else video_noise(shape, prior, alpha, generator)
-        outputs.append(sample(sampler, model_fn, shape, generator=generator, device=device, noise=start_noise).clamp(-1, 1).cpu())
+        x = sample(sampler, model_fn, shape, generator=generator, device=device, noise=start_noise)
+        outputs.append(x.clamp(-1, 1).cpu())
     return torch.cat(outputs)
 
 

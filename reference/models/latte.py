@@ -24,8 +24,9 @@ Two options let the same model learn as Latte's released text-to-video model doe
 `caption=CROSS` adds a cross-attention to the caption's words after every *spatial* block (Latte's
 T2V model is built from PixArt-alpha's blocks, whose spatial blocks attend to the T5 words and whose
 temporal blocks do not; there the cross-attention sits between the self-attention and the MLP,
-here it follows the whole block, as in the book's `VideoDiT`, and starts at zero), and `latents=True` keeps the per-channel statistics of a VAE's latents, so
-the model can learn in chapter 5's causal-VAE latents with chapter 6's recipe.
+here it follows the whole block, as in the book's `VideoDiT`, and starts at zero), and
+`latents=True` keeps the per-channel statistics of a VAE's latents, so the model can learn in
+chapter 5's causal-VAE latents with chapter 6's recipe.
 """
 
 from __future__ import annotations

@@ -137,5 +137,6 @@ def evaluate(model: nn.Module, recipe: LatteRecipe) -> dict[str, float | int | s
 # grid), absolute frame positions, adaLN-Zero. Everything else is `t2v-tiny`'s recipe, steps included, so
 # the two compare directly. The ablation rows keep the pixel recipe.
 LATENT = dataclasses.replace(
-    motion.T2V, model=LatteConfig(in_channels=4, dim=128, depth=6, heads=4, patch=1, caption=CaptionRoute.CROSS, latents=True),
+    motion.T2V,
+    model=LatteConfig(in_channels=4, dim=128, depth=6, heads=4, patch=1, caption=CaptionRoute.CROSS, latents=True),
 )

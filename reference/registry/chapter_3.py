@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from ..entry import Entry
-from ..recipes import latte, motion
+from ..recipes import latte
 from .chapter_0 import captioned_diffusion
+from .chapter_6 import latent_dit
 
 ENTRIES = [
-    Entry(name="latte-tiny",
-          description="text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks, word cross-attention) "
-                      "in the causal VAE's latents, 9x32x32 (chapter 3)",
-          recipe=latte.LATENT, build=motion.build_model, loss=motion.make_loss, generate=motion.generate,
-          evaluate=motion.evaluate, headline="caption_accuracy", initialize=motion.initialize, curve=motion.curve_point),
+    latent_dit("latte-tiny", "text-to-video Latte (variant 1: interleaved spatial/temporal DiT blocks, word "
+               "cross-attention) in the causal VAE's latents, 9x32x32 (chapter 3)", latte.LATENT, "caption_accuracy"),
     captioned_diffusion("latte-pixel-tiny",
                         "text-to-video Latte (variant 1) on pixels, 4x4 patches, 8x32x32: chapter 3's first latte-tiny (chapter 3)",
                         latte.LatteRecipe(), latte.build_model, latte.evaluate),

@@ -20,7 +20,9 @@ VIDEOFUSION = Entry(
 )
 
 
-def _dit(name: str, description: str, recipe: motion.MotionRecipe, headline: str) -> Entry:
+def latent_dit(name: str, description: str, recipe: motion.MotionRecipe, headline: str) -> Entry:
+    """A text-to-video model trained by chapter 6's recipe (`reference.recipes.motion`): the study's rows,
+    `t2v-tiny`, chapter 3's `latte-tiny`, chapter 8's models."""
     return Entry(name=name, description=description, recipe=recipe, build=motion.build_model, loss=motion.make_loss,
                  generate=motion.generate, evaluate=motion.evaluate, headline=headline, initialize=motion.initialize,
                  curve=motion.curve_point)
@@ -28,10 +30,10 @@ def _dit(name: str, description: str, recipe: motion.MotionRecipe, headline: str
 
 ENTRIES = [
     # The motion study: one DiT per row, one change off the base, the same CPU budget.
-    *[_dit(f"motion-{row}", f"motion study row {row!r}: {motion.ROWS[row] or 'the base'} (chapter 6)".replace("'", ""),
+    *[latent_dit(f"motion-{row}", f"motion study row {row!r}: {motion.ROWS[row] or 'the base'} (chapter 6)".replace("'", ""),
            motion.row(row), "motion_accuracy")
       for row in motion.ROWS],
-    _dit("t2v-tiny", "the book's text-to-video DiT: causal-VAE latents, full 3D attention, caption cross-attention (chapter 6)",
+    latent_dit("t2v-tiny", "the book's text-to-video DiT: causal-VAE latents, full 3D attention, caption cross-attention (chapter 6)",
          motion.T2V, "caption_accuracy"),
     VIDEOFUSION,
     *[variant(VIDEOFUSION, f"videofusion-lambda-{lam}", videofusion.with_lambda(lam),
